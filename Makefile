@@ -1,0 +1,34 @@
+PYTHON ?= python3.11
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+ARGS   ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help install test test-full train tensorboard bench clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+install:  ## create .venv with the pinned torch/torchvision and gan_lab (editable, with dev + fid extras)
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --upgrade pip
+	$(BIN)/pip install -e '.[dev,fid]'
+
+test:  ## fast test suite (CPU, offline, < 15 min)
+	$(BIN)/python -m pytest -q
+
+test-full:  ## every test, including the slow ones
+	$(BIN)/python -m pytest -q -m ''
+
+train:  ## train with Hydra overrides, e.g. make train ARGS="model=wgan_gp trainer.max_steps=500"
+	$(BIN)/python -m gan_lab $(ARGS)
+
+tensorboard:  ## open TensorBoard on every run in outputs/
+	$(BIN)/tensorboard --logdir outputs
+
+bench:  ## CPU benchmarks, tables to benchmarks/results/
+	$(BIN)/python benchmarks/throughput.py
+	$(BIN)/python benchmarks/data_path.py
+
+clean:  ## remove run outputs and caches (keeps .venv)
+	rm -rf outputs multirun .pytest_cache

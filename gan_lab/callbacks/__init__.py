@@ -1,0 +1,4 @@
+from gan_lab.callbacks.checkpoint import CheckpointOnException
+from gan_lab.callbacks.samples import SampleGrid, log_image, scatter_image
+
+__all__ = ["CheckpointOnException", "SampleGrid", "log_image", "scatter_image"]

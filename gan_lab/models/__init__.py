@@ -1,0 +1,4 @@
+from gan_lab.models.base import GANModule
+from gan_lab.models.wgan import WGAN
+
+__all__ = ["GANModule", "WGAN"]

@@ -1,0 +1,249 @@
+"""The training rule shared by every GAN variant (Lightning manual optimisation).
+
+One ``training_step`` = ``n_critic`` discriminator steps + one generator step:
+
+    for each of the n_critic real batches in the step's batch:      # a fresh real batch per critic step
+        fake = G(z)                                                  # fresh z each time
+        D step on  d_loss(D(x), D(fake)) + gp_weight·GP + r1_weight/2·R1;  after_discriminator_step()
+    G step on  g_loss(D(fake)) + ortho_weight·Ortho                  # reuses the last fake: one G forward saved
+    EMA update of G
+
+Optimisers are toggled, so the D step leaves no gradient on G and the G step none on D.
+
+Steps: Lightning's ``global_step`` counts optimiser steps (n_critic + 1 per training step). gan_lab counts
+*generator* steps: ``g_steps`` here, ``train/g_steps`` in the logs, and ``trainer.max_steps`` in the configs
+(training converts it). TensorBoard's x-axis is the training step, i.e. generator steps too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import contextmanager
+from typing import Any
+
+import lightning as L
+import torch
+from torch import Tensor, nn
+from torch.optim import Optimizer
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+from gan_lab import losses
+from gan_lab.errors import NonFiniteLossError
+
+OptimizerFactory = Callable[..., Optimizer]
+
+
+class GANModule(L.LightningModule):
+    """An unconditional GAN; variants change the losses, networks and optimisers by config.
+
+    Args:
+        generator, discriminator: the networks (the discriminator returns one raw output per image).
+        d_loss, g_loss: objective functions from :mod:`gan_lab.losses`.
+        g_optimizer, d_optimizer: optimiser factories taking the parameters (config partials).
+        latent_dim: size of z ~ N(0, I).
+        n_critic: discriminator steps per generator step.
+        gradient_penalty: ``losses.gradient_penalty`` or ``losses.one_sided_gradient_penalty`` on random
+            interpolates, weighted by ``gp_weight`` (λ); None for none.
+        r1_weight: γ of the R1 penalty γ/2·E‖∇D(x)‖² on real data (0: off).
+        ortho_weight: β of BigGAN's orthogonal regularisation of G (0: off).
+        ema_decay: keep an exponential moving average of G's weights (None: off); samples and
+            evaluation then use it. Until ``ema_start`` generator steps it simply copies G.
+        d_probability: log D(x) and D(G(z)) as probabilities σ(logit) (BCE models) rather than raw outputs.
+        seed: seed of the latent/interpolation noise (offset by the process rank); its state is checkpointed.
+    """
+
+    def __init__(
+        self,
+        generator: nn.Module,
+        discriminator: nn.Module,
+        d_loss: Callable[[Tensor, Tensor], Tensor],
+        g_loss: Callable[[Tensor], Tensor],
+        g_optimizer: OptimizerFactory,
+        d_optimizer: OptimizerFactory,
+        latent_dim: int,
+        n_critic: int = 1,
+        gradient_penalty: Callable[[Tensor, Tensor], Tensor] | None = None,
+        gp_weight: float = 10.0,
+        r1_weight: float = 0.0,
+        ortho_weight: float = 0.0,
+        ema_decay: float | None = None,
+        ema_start: int = 0,
+        d_probability: bool = False,
+        seed: int = 0,
+    ):
+        super().__init__()
+        if n_critic < 1:
+            raise ValueError(f"n_critic must be ≥ 1, got {n_critic}")
+        self.automatic_optimization = False
+        self.generator, self.discriminator = generator, discriminator
+        self.d_loss, self.g_loss = d_loss, g_loss
+        self.g_optimizer, self.d_optimizer = g_optimizer, d_optimizer
+        self.latent_dim, self.n_critic = latent_dim, n_critic
+        self.gradient_penalty, self.gp_weight = gradient_penalty, gp_weight
+        self.r1_weight, self.ortho_weight = r1_weight, ortho_weight
+        self.ema_start, self.d_probability, self.seed = ema_start, d_probability, seed
+        self.generator_ema = (
+            AveragedModel(generator, multi_avg_fn=get_ema_multi_avg_fn(ema_decay), use_buffers=True)
+            if ema_decay else None
+        )
+        self.noise: torch.Generator | None = None  # created on the training device in on_fit_start
+        self._noise_state: Tensor | None = None
+        self._last_losses: Tensor | None = None
+        self.run_config: dict | None = None  # the composed Hydra config, stored in checkpoints by training
+
+    # --- steps -------------------------------------------------------------------------------------------
+
+    @property
+    def g_steps(self) -> int:
+        """Generator steps taken (Lightning's global_step counts n_critic + 1 optimiser steps per step)."""
+        return self.global_step // (self.n_critic + 1)
+
+    def sample_z(self, n: int, truncation: float | None = None, generator: torch.Generator | None = None) -> Tensor:
+        """z ~ N(0, I), or the truncated normal on [-truncation, truncation] (BigGAN's truncation trick)."""
+        generator = generator if generator is not None else self.noise
+        z = torch.empty(n, self.latent_dim, device=self.device)
+        if truncation is None:
+            return z.normal_(generator=generator)
+        return nn.init.trunc_normal_(z, 0.0, 1.0, -truncation, truncation, generator=generator)
+
+    def fake_images(self, generator: nn.Module, z: Tensor, labels: Tensor | None) -> Tensor:
+        """G(z) with the training or the EMA generator; conditional variants also pass the labels."""
+        return generator(z)
+
+    def critic(self, x: Tensor, labels: Tensor) -> Tensor:
+        """D(x), one raw output per image; conditional variants also pass the labels."""
+        return self.discriminator(x)
+
+    def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
+        images, labels = batch
+        opt_g, opt_d = self.optimizers()
+        reals, real_labels = images.chunk(self.n_critic), labels.chunk(self.n_critic)
+        for i, (real, y) in enumerate(zip(reals, real_labels)):
+            z = self.sample_z(len(real))
+            with torch.set_grad_enabled(i == self.n_critic - 1):  # only the last fake is reused by the G step
+                fake = self.fake_images(self.generator, z, y)
+            d_loss, logs = self._discriminator_step(opt_d, real, fake.detach(), y)
+        g_loss, g_logs = self._generator_step(opt_g, fake, y)
+        self._update_ema()
+        self._last_losses = torch.stack([d_loss.detach(), g_loss.detach()])
+        self._log_step(logs | g_logs)
+
+    def _discriminator_step(self, opt: Any, real: Tensor, fake: Tensor, labels: Tensor) -> tuple[Tensor, dict]:
+        with self.toggled_optimizer(opt):
+            loss, logs = self.discriminator_loss(real, fake, labels)
+            opt.zero_grad(set_to_none=True)
+            self.manual_backward(loss)
+            opt.step()
+        self.after_discriminator_step()
+        return loss, logs
+
+    def _generator_step(self, opt: Any, fake: Tensor, labels: Tensor) -> tuple[Tensor, dict]:
+        with self.toggled_optimizer(opt):
+            loss, logs = self.generator_loss(fake, labels)
+            opt.zero_grad(set_to_none=True)
+            self.manual_backward(loss)
+            opt.step()
+        return loss, logs
+
+    def discriminator_loss(self, real: Tensor, fake: Tensor, labels: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+        """The critic's total loss and what to log of it."""
+        if self.r1_weight:
+            real = real.detach().requires_grad_(True)
+        real_out, fake_out = self.critic(real, labels), self.critic(fake, labels)
+        adversarial = self.d_loss(real_out, fake_out)
+        loss = adversarial
+        logs = {"d_loss": adversarial, "wasserstein": real_out.detach().mean() - fake_out.detach().mean()}
+        shown = (torch.sigmoid(real_out.detach()), torch.sigmoid(fake_out.detach())) if self.d_probability else (
+            real_out.detach(), fake_out.detach())
+        logs["D(x)"], logs["D(G(z))"] = shown[0].mean(), shown[1].mean()
+        if self.gradient_penalty is not None:
+            x_hat = losses.random_interpolates(real, fake, self.noise)
+            gp = self.gradient_penalty(self.critic(x_hat, labels), x_hat)
+            loss = loss + self.gp_weight * gp
+            logs["gradient_penalty"] = gp.detach()
+        if self.r1_weight:
+            r1 = losses.r1_penalty(real_out, real)
+            loss = loss + self.r1_weight / 2 * r1
+            logs["r1_penalty"] = r1.detach()
+        return loss, logs
+
+    def generator_loss(self, fake: Tensor, labels: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+        adversarial = self.g_loss(self.critic(fake, labels))
+        loss, logs = adversarial, {"g_loss": adversarial}
+        if self.ortho_weight:
+            ortho = losses.orthogonal_regularization(self.generator)
+            loss = loss + self.ortho_weight * ortho
+            logs["ortho_penalty"] = ortho.detach()
+        return loss, logs
+
+    def after_discriminator_step(self) -> None:
+        """Hook run after every critic update (WGAN clips the weights here)."""
+
+    @torch.no_grad()
+    def _update_ema(self) -> None:
+        if self.generator_ema is None:
+            return
+        if self.g_steps < self.ema_start:
+            self.generator_ema.n_averaged.zero_()  # the next update copies G
+        self.generator_ema.update_parameters(self.generator)
+
+    def _log_step(self, logs: dict[str, Tensor]) -> None:
+        step = self.g_steps  # counts this step: its optimiser steps have run
+        if step % self.trainer.log_every_n_steps == 0:
+            self._check_finite()  # the only host-device sync of the step, at the logging interval
+        shown = {"d_loss", "g_loss"}
+        self.log_dict({f"train/{k}": v for k, v in logs.items() if k in shown}, prog_bar=True)
+        self.log_dict({f"train/{k}": v for k, v in logs.items() if k not in shown})
+        self.log("train/g_steps", float(step))
+
+    def _check_finite(self) -> None:
+        if self._last_losses is not None and not torch.isfinite(self._last_losses).all():
+            d, g = self._last_losses.tolist()
+            raise NonFiniteLossError(
+                f"the losses stopped being finite (d_loss={d}, g_loss={g}) by generator step {self.g_steps}; "
+                "training stopped and the last good checkpoint was kept. Lower the learning rates, or add a "
+                "gradient penalty / spectral norm."
+            )
+
+    # --- sampling ----------------------------------------------------------------------------------------
+
+    @property
+    def sampler(self) -> nn.Module:
+        """The generator used for samples and evaluation: the EMA copy when enabled."""
+        return self.generator_ema.module if self.generator_ema is not None else self.generator
+
+    @contextmanager
+    def _eval_mode(self, module: nn.Module):
+        was_training = module.training
+        module.eval()
+        try:
+            yield module
+        finally:
+            module.train(was_training)
+
+    @torch.no_grad()
+    def generate(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
+        """Images in [-1, 1] from the sampling generator in eval mode (batch norm uses running statistics)."""
+        with self._eval_mode(self.sampler):
+            return self.fake_images(self.sampler, z.to(self.device), labels)
+
+    # --- Lightning plumbing ------------------------------------------------------------------------------
+
+    def configure_optimizers(self) -> list[Optimizer]:
+        return [self.g_optimizer(self.generator.parameters()), self.d_optimizer(self.discriminator.parameters())]
+
+    def on_fit_start(self) -> None:
+        self.noise = torch.Generator(self.device).manual_seed(self.seed + self.global_rank)
+        if self._noise_state is not None and self.trainer.world_size == 1:
+            self.noise.set_state(self._noise_state)  # exact continuation of the run
+        elif self._noise_state is not None:  # the checkpoint holds rank 0's stream: give each rank its own again
+            self.noise.manual_seed(self.seed + self.global_rank + 1_000_003 * self.global_step)
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self._check_finite()  # never overwrite a good checkpoint with diverged weights
+        checkpoint["gan_lab_config"] = self.run_config
+        if self.noise is not None:
+            checkpoint["noise_state"] = self.noise.get_state()
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self._noise_state = checkpoint.get("noise_state")

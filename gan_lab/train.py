@@ -1,0 +1,92 @@
+"""Training entry point: ``python -m gan_lab [overrides]``.
+
+``train(cfg)`` only instantiates and wires what the config names, fits, and returns the metrics; ``main``
+is the thin Hydra wrapper that reports user errors without a traceback and returns the metric a sweep
+optimises (``optimized_metric``).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import hydra
+import lightning as L
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from gan_lab.errors import GanLabError
+
+log = logging.getLogger(__name__)
+CONFIG_DIR = str(Path(__file__).resolve().parents[1] / "conf")
+
+
+def user_error(err: BaseException) -> GanLabError | None:
+    """The GanLabError behind ``err`` (Hydra wraps errors raised while instantiating), if any."""
+    while err is not None:
+        if isinstance(err, GanLabError):
+            return err
+        err = err.__cause__ or err.__context__
+    return None
+
+
+def build(cfg: DictConfig) -> tuple[L.LightningModule, L.LightningDataModule, L.Trainer]:
+    """The model, data and trainer a config describes. ``trainer.max_steps`` counts generator steps."""
+    model = instantiate(cfg.model)
+    model.run_config = OmegaConf.to_container(cfg, resolve=True)
+    datamodule = instantiate(cfg.data, batches_per_step=model.n_critic)
+    callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None]
+    loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values() if c is not None]
+    g_steps = cfg.trainer.get("max_steps", -1)
+    # Lightning's global_step counts every optimiser step: n_critic critic steps + 1 generator step.
+    max_steps = g_steps * (model.n_critic + 1) if g_steps > 0 else g_steps
+    trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False, max_steps=max_steps)
+    return model, datamodule, trainer
+
+
+def train(cfg: DictConfig) -> dict[str, float]:
+    """Fit the configured GAN; returns the final logged metrics (``callback_metrics``) as floats."""
+    if cfg.get("seed") is not None:
+        L.seed_everything(cfg.seed, workers=True)
+    model, datamodule, trainer = build(cfg)
+    trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+    metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
+    for logger in trainer.loggers:  # the run's config with its final metrics: TensorBoard's HPARAMS tab
+        logger.log_hyperparams(model.run_config, metrics={f"final/{k}": v for k, v in metrics.items()})
+    if trainer.is_global_zero:
+        print(summary(cfg, trainer, model))
+    return metrics
+
+
+def summary(cfg: DictConfig, trainer: L.Trainer, model: L.LightningModule) -> str:
+    """Where a finished run left its files."""
+    run = Path(cfg.paths.output_dir)
+    lines = [f"Trained {type(model).__name__} for {model.g_steps} generator steps, up to epoch "
+             f"{trainer.current_epoch}. Run folder: {run}"]
+    ckpt = trainer.checkpoint_callback
+    if ckpt is not None and ckpt.last_model_path:
+        lines.append(f"  checkpoint:  {ckpt.last_model_path}   (resume: ckpt_path=<it>)")
+    for logger in trainer.loggers:
+        lines.append(f"  {type(logger).__name__}: {logger.log_dir}   (tensorboard --logdir {run})")
+    samples = run / "samples"
+    if samples.is_dir():
+        lines.append(f"  samples:     {samples}")
+    return "\n".join(lines)
+
+
+@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="train")
+def main(cfg: DictConfig) -> float | None:
+    try:
+        metrics = train(cfg)
+    except Exception as err:
+        if (reason := user_error(err)) is None:
+            raise
+        log.error("%s", reason)
+        sys.exit(f"gan_lab: error: {reason}")
+    metric = cfg.get("optimized_metric")
+    if metric is None:
+        return None
+    if metric not in metrics:
+        sys.exit(f"gan_lab: error: optimized_metric {metric!r} was not logged; logged: {sorted(metrics)}")
+    return metrics[metric]

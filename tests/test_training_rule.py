@@ -1,0 +1,67 @@
+"""The training rule itself: n_critic critic steps per generator step, each on fresh real data, and
+optimisers that never touch the other network."""
+
+from __future__ import annotations
+
+import torch
+
+from gan_lab.train import build
+
+
+def _params(module: torch.nn.Module) -> list[torch.Tensor]:
+    return [p.detach().clone() for p in module.parameters()]
+
+
+def _grads(module: torch.nn.Module) -> list[torch.Tensor | None]:
+    return [None if p.grad is None else p.grad.clone() for p in module.parameters()]
+
+
+def _same(a: list[torch.Tensor | None], b: list[torch.Tensor | None]) -> bool:
+    return all((x is None and y is None) or (x is not None and y is not None and torch.equal(x, y)) for x, y in zip(a, b))
+
+
+def test_n_critic_steps_per_generator_step_each_on_a_fresh_real_batch(make_cfg):
+    cfg = make_cfg("model=wgan_gp", "model.n_critic=3", "trainer.max_steps=4", "data.batch_size=16")
+    model, datamodule, trainer = build(cfg)
+    calls: list[tuple[str, torch.Tensor | None]] = []
+    d_loss, g_loss = model.discriminator_loss, model.generator_loss
+    model.discriminator_loss = lambda real, fake, y: calls.append(("D", real.detach().clone())) or d_loss(real, fake, y)
+    model.generator_loss = lambda fake, y: calls.append(("G", None)) or g_loss(fake, y)
+    trainer.fit(model, datamodule=datamodule)
+
+    assert "".join(kind for kind, _ in calls) == "DDDG" * 4
+    reals = [r for kind, r in calls if kind == "D"]
+    assert all(len(r) == 16 for r in reals)
+    for step in range(4):  # the three critic steps of a generator step see three different real batches
+        a, b, c = reals[3 * step: 3 * step + 3]
+        assert not torch.equal(a, b) and not torch.equal(b, c) and not torch.equal(a, c)
+
+
+def test_generator_step_leaves_discriminator_unchanged_and_vice_versa(make_cfg):
+    cfg = make_cfg("trainer.max_steps=3")
+    model, datamodule, trainer = build(cfg)
+    d_step, g_step = model._discriminator_step, model._generator_step
+    checked = {"D": 0, "G": 0}
+
+    def d_step_checked(opt, real, fake, y):
+        g_before, g_grads = _params(model.generator), _grads(model.generator)
+        out = d_step(opt, real, fake, y)
+        assert _same(g_before, _params(model.generator)), "a critic step changed G"
+        assert _same(g_grads, _grads(model.generator)), "a critic step put gradients on G"
+        checked["D"] += 1
+        return out
+
+    def g_step_checked(opt, fake, y):
+        d_before = _params(model.discriminator)
+        d_grads = _grads(model.discriminator)
+        g_before = _params(model.generator)
+        out = g_step(opt, fake, y)
+        assert _same(d_before, _params(model.discriminator)), "the generator step changed D"
+        assert _same(d_grads, _grads(model.discriminator)), "the G step put gradients on D"
+        assert not _same(g_before, _params(model.generator)), "the generator step did not update G"
+        checked["G"] += 1
+        return out
+
+    model._discriminator_step, model._generator_step = d_step_checked, g_step_checked
+    trainer.fit(model, datamodule=datamodule)
+    assert checked == {"D": 3, "G": 3}
