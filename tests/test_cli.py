@@ -1,0 +1,41 @@
+"""What a user sees from `python -m gan_lab` on bad input: one clear line, exit status 1, no traceback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import QUIET, ROOT
+
+
+def run_cli(tmp_path, *overrides: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
+    cmd = [sys.executable, "-m", "gan_lab", f"paths.log_dir={tmp_path}", *QUIET, *overrides]
+    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=env, timeout=300)
+
+
+@pytest.mark.parametrize(("overrides", "expected"), [
+    (["model=biggan"], ["Could not find 'model/biggan'", "Available options in 'model'", "dcgan", "wgan_gp"]),
+    (["data=imagenet"], ["Could not find 'data/imagenet'", "Available options in 'data'", "mnist_5k", "ring"]),
+    (["data.image_size=30"], ["gan_lab: error: this network cannot make 30×30 images", "28, 32"]),
+    (["data=mnist", "data.root=/nonexistent", "data.download=false"],
+     ["gan_lab: error: MNIST not found: expected /nonexistent/MNIST/raw/", "train-images-idx3-ubyte.gz"]),
+])
+def test_bad_input_gets_one_clear_error(tmp_path, overrides, expected):
+    result = run_cli(tmp_path, "trainer.max_steps=1", *overrides)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    for text in expected:
+        assert text in result.stderr
+
+
+def test_default_command_trains_offline_and_reports_where_the_run_is(tmp_path):
+    result = run_cli(tmp_path, "trainer.max_steps=5")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Trained GANModule for 5 generator steps" in result.stdout
+    run = next(p for p in tmp_path.glob("*/*") if (p / "checkpoints").is_dir())
+    assert (run / "checkpoints" / "last.ckpt").is_file() and (run / "samples" / "step_000005.png").is_file()
+    assert any((run / "tensorboard").glob("events.out.tfevents.*"))
