@@ -16,6 +16,7 @@ import lightning as L
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from gan_lab.checkpoints import load_checkpoint
 from gan_lab.errors import GanLabError
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
     """Fit the configured GAN; returns the final logged metrics (``callback_metrics``) as floats."""
     if cfg.get("seed") is not None:
         L.seed_everything(cfg.seed, workers=True)
+    if cfg.get("ckpt_path"):
+        load_checkpoint(cfg.ckpt_path)  # a clear error for a missing or corrupt file, before any work
     model, datamodule, trainer = build(cfg)
     trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
     metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}

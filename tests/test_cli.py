@@ -32,6 +32,14 @@ def test_bad_input_gets_one_clear_error(tmp_path, overrides, expected):
         assert text in result.stderr
 
 
+def test_missing_or_corrupt_checkpoint_is_reported_clearly(tmp_path):
+    corrupt = tmp_path / "last.ckpt"
+    corrupt.write_bytes(b"not a checkpoint")
+    result = run_cli(tmp_path, f"ckpt_path={corrupt}")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert f"gan_lab: error: checkpoint {corrupt} is corrupt" in result.stderr
+
+
 def test_default_command_trains_offline_and_reports_where_the_run_is(tmp_path):
     result = run_cli(tmp_path, "trainer.max_steps=5")
     assert result.returncode == 0, result.stderr[-3000:]

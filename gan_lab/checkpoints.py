@@ -1,0 +1,44 @@
+"""Reading gan_lab checkpoints back: the run's config travels inside, so a checkpoint alone rebuilds its model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from gan_lab.errors import CheckpointError
+from gan_lab.models import GANModule
+
+
+def load_checkpoint(path: str | Path) -> dict[str, Any]:
+    """The checkpoint dict, or a CheckpointError saying why it cannot be used."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint {path} does not exist (runs keep theirs in outputs/<date>/<time>/checkpoints/)")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as err:  # truncated file, wrong format, ...
+        raise CheckpointError(
+            f"checkpoint {path} is corrupt or not a PyTorch checkpoint ({type(err).__name__}: {err}); use another "
+            "one of the run, e.g. checkpoints/epochNNN.ckpt"
+        ) from err
+    if not isinstance(ckpt, dict) or "state_dict" not in ckpt or not ckpt.get("gan_lab_config"):
+        raise CheckpointError(f"{path} was not written by gan_lab training: it holds no gan_lab config and weights")
+    return ckpt
+
+
+def checkpoint_config(ckpt: dict[str, Any]) -> DictConfig:
+    return OmegaConf.create(ckpt["gan_lab_config"])
+
+
+def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[GANModule, DictConfig]:
+    """The trained module (weights loaded, eval mode) and the config of the run that wrote ``path``."""
+    ckpt = load_checkpoint(path)
+    cfg = checkpoint_config(ckpt)
+    model = instantiate(cfg.model)
+    model.load_state_dict(ckpt["state_dict"])
+    model.run_config = ckpt["gan_lab_config"]
+    return model.to(device).eval(), cfg
