@@ -1,0 +1,183 @@
+"""One ``LightningDataModule`` for every image dataset.
+
+Batches leave the loader as uint8 and become float images in [-1, 1] (the generator's tanh range) after
+they reach the device, so the host sends a quarter of the bytes and the GPU does the conversion.
+
+``in_memory=True`` decodes the split once into one uint8 tensor (on the GPU when training there); a
+batch is then a single index operation, with no per-sample Python. ``in_memory=False`` streams through
+the source's per-sample PIL pipeline with ``num_workers`` processes (for sets larger than memory).
+
+Each training step receives ``batch_size * batches_per_step`` images: the model splits them so that every
+one of its ``n_critic`` critic steps sees a fresh real batch, as in the WGAN paper. One epoch is therefore
+one pass over the data, ``len(data) // (batch_size * n_critic)`` generator steps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import lightning as L
+import torch
+from torch import Tensor
+from torch.utils.data import DataLoader, Dataset, DistributedSampler
+from torchvision.transforms import v2
+from torchvision.transforms.v2 import functional as TF
+
+from gan_lab.errors import ConfigError
+
+
+class FitImage:
+    """Resize the shorter side to ``size``, centre-crop to ``size``×``size``, convert to ``channels`` (1 or 3).
+
+    Works on uint8 tensors shaped (C, H, W) or (N, C, H, W).
+    """
+
+    def __init__(self, size: int, channels: int):
+        if channels not in (1, 3):
+            raise ConfigError(f"data.channels must be 1 (grey) or 3 (RGB), got {channels}")
+        self.size, self.channels = size, channels
+
+    def __call__(self, x: Tensor) -> Tensor:
+        if x.shape[-2:] != (self.size, self.size):
+            x = TF.center_crop(TF.resize(x, self.size, antialias=True), self.size)
+        if x.shape[-3] == self.channels:
+            return x
+        if x.shape[-3] == 1:
+            return x.expand(*x.shape[:-3], 3, *x.shape[-2:]).contiguous()
+        return TF.rgb_to_grayscale(x[..., :3, :, :])
+
+
+class InMemoryImages(Dataset):
+    """A whole split as one uint8 tensor; ``__getitems__`` serves a batch with one index operation."""
+
+    def __init__(self, images: Tensor, labels: Tensor):
+        self.images, self.labels = images, labels
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, i: int) -> tuple[Tensor, Tensor]:
+        return self.images[i], self.labels[i]
+
+    def __getitems__(self, indices: list[int]) -> tuple[Tensor, Tensor]:
+        idx = torch.as_tensor(indices, device=self.images.device)
+        return self.images[idx], self.labels[idx]
+
+    def to(self, device: torch.device) -> InMemoryImages:
+        return InMemoryImages(self.images.to(device), self.labels.to(device))
+
+
+def _as_batch(batch: tuple[Tensor, Tensor]) -> tuple[Tensor, Tensor]:  # collate for InMemoryImages
+    return batch
+
+
+def _array_view(ds: Dataset) -> tuple[Tensor, Tensor] | None:
+    """(images (N, C, H, W) uint8, labels) of an array-backed dataset, without touching each sample."""
+    data = getattr(ds, "data", None)
+    labels = getattr(ds, "targets", None)
+    if labels is None:
+        labels = getattr(ds, "labels", None)
+    if data is None or labels is None or isinstance(data, (str, list)):
+        return None
+    images = torch.as_tensor(data)
+    if images.ndim == 3:  # (N, H, W) grey
+        images = images.unsqueeze(1)
+    elif images.shape[-1] in (1, 3) and images.shape[1] not in (1, 3):  # (N, H, W, C)
+        images = images.permute(0, 3, 1, 2)
+    return images.contiguous(), torch.as_tensor(labels)
+
+
+def load_in_memory(ds: Dataset, fit: FitImage, num_workers: int = 0, chunk: int = 2048) -> InMemoryImages:
+    """Decode a whole split once into one uint8 tensor, resized and channel-converted by ``fit``."""
+    arrays = _array_view(ds)
+    if arrays is not None:
+        images, labels = arrays
+        images = torch.cat([fit(part) for part in images.split(chunk)])
+        return InMemoryImages(images, labels)
+    parts = list(DataLoader(ds, batch_size=256, num_workers=num_workers))  # per-sample decode, once
+    return InMemoryImages(torch.cat([p[0] for p in parts]), torch.cat([torch.as_tensor(p[1]) for p in parts]))
+
+
+def sharded_loader(dataset: Dataset, batch_size: int, trainer: L.Trainer | None, seed: int,
+                   num_workers: int = 0) -> DataLoader:
+    """Shuffled full batches; a seeded DistributedSampler in every run gives per-rank shards under DDP and
+    the same order for epoch e on resume (its seed is seed + e)."""
+    rank, world = (trainer.global_rank, trainer.world_size) if trainer is not None else (0, 1)
+    sampler = DistributedSampler(dataset, num_replicas=world, rank=rank, seed=seed, drop_last=True)
+    in_memory = isinstance(dataset, InMemoryImages)
+    workers = 0 if in_memory else num_workers
+    return DataLoader(dataset, batch_size=batch_size, sampler=sampler, drop_last=True, num_workers=workers,
+                      collate_fn=_as_batch if in_memory else None, persistent_workers=workers > 0)
+
+
+def to_unit_range(images: Tensor) -> Tensor:
+    """Images in [-1, 1] -> [0, 1], for saving and for feature networks."""
+    return images.add(1).div_(2).clamp_(0, 1)
+
+
+class ImageDataModule(L.LightningDataModule):
+    """Images in [-1, 1] with their labels, from any source in :mod:`gan_lab.data.sources`.
+
+    Args:
+        source: a callable ``(root, train, download, transform) -> Dataset`` (a config ``_partial_``).
+        root: folder the source reads from (and downloads into).
+        image_size: side of the square images the networks see; images are resized and centre-cropped.
+        channels: 1 (grey) or 3 (RGB); sources are converted.
+        batch_size: images per critic or generator step.
+        num_workers: decoding processes for the streaming path (the in-memory path needs none).
+        in_memory: hold each split as one uint8 tensor (on the training device).
+        download: let torchvision fetch missing files (needs network).
+        num_classes: number of label classes (for conditional models and evaluation); None if unlabelled.
+        seed: seed of the per-epoch shuffle (epoch e uses seed + e: resuming reproduces the order).
+        batches_per_step: real batches per training step (set by training to the model's ``n_critic``).
+    """
+
+    def __init__(
+        self,
+        source: Callable[..., Dataset],
+        root: str = "data",
+        image_size: int = 28,
+        channels: int = 1,
+        batch_size: int = 64,
+        num_workers: int = 0,
+        in_memory: bool = True,
+        download: bool = True,
+        num_classes: int | None = None,
+        seed: int = 0,
+        batches_per_step: int = 1,
+    ):
+        super().__init__()
+        self.source, self.root, self.download = source, root, download
+        self.fit = FitImage(image_size, channels)
+        self.image_size, self.channels, self.num_classes = image_size, channels, num_classes
+        self.batch_size, self.num_workers, self.in_memory = batch_size, num_workers, in_memory
+        self.seed, self.batches_per_step = seed, batches_per_step
+        self.train_set: Dataset | None = None
+
+    def load_split(self, train: bool) -> Dataset:
+        """One split, as an in-memory tensor dataset or a streaming dataset of uint8 tensors."""
+        transform = v2.Compose([v2.PILToTensor(), self.fit])
+        ds = self.source(root=self.root, train=train, download=self.download, transform=transform)
+        if self.in_memory:
+            ds = load_in_memory(ds, self.fit, self.num_workers)
+        return ds
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.train_set is None:
+            self.train_set = self.load_split(train=True)
+            step_images = self.batch_size * self.batches_per_step
+            if len(self.train_set) < step_images:
+                raise ConfigError(
+                    f"the training set has {len(self.train_set)} images, fewer than one training step needs "
+                    f"({self.batch_size} × {self.batches_per_step} critic steps): lower data.batch_size"
+                )
+        if isinstance(self.train_set, InMemoryImages) and self.trainer is not None:
+            self.train_set = self.train_set.to(self.trainer.strategy.root_device)
+
+    def train_dataloader(self) -> DataLoader:
+        return sharded_loader(self.train_set, self.batch_size * self.batches_per_step, self.trainer, self.seed,
+                              self.num_workers)
+
+    def on_after_batch_transfer(self, batch: tuple[Tensor, Tensor], dataloader_idx: int) -> tuple[Tensor, Tensor]:
+        images, labels = batch
+        return images.float().div_(127.5).sub_(1.0), labels  # uint8 -> [-1, 1], on the device

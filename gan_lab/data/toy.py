@@ -1,0 +1,62 @@
+"""2-D Gaussian mixtures for mode-collapse studies (Unrolled GAN, VEEGAN, PacGAN).
+
+Points are served as 2-channel 1×1 "images", shape (B, 2, 1, 1), so every network and the training rule
+take them unchanged; labels are the index of the mode each point was drawn from.
+"""
+
+from __future__ import annotations
+
+import math
+
+import lightning as L
+import torch
+from torch import Tensor
+from torch.utils.data import DataLoader
+
+from gan_lab.data.datamodule import InMemoryImages, sharded_loader
+from gan_lab.errors import ConfigError
+
+
+def ring_centers(n_modes: int = 8, radius: float = 2.0) -> Tensor:
+    """``n_modes`` centres evenly spaced on a circle (the ring-8 benchmark: radius 2, σ = 0.02)."""
+    angles = torch.arange(n_modes, dtype=torch.float64) * (2 * math.pi / n_modes)
+    return (radius * torch.stack([angles.cos(), angles.sin()], 1)).float()
+
+
+def grid_centers(side: int = 5, spacing: float = 2.0) -> Tensor:
+    """A side×side grid centred on 0 (the grid-25 benchmark: centres in {-4, -2, 0, 2, 4}², σ = 0.05)."""
+    axis = (torch.arange(side, dtype=torch.float32) - (side - 1) / 2) * spacing
+    return torch.cartesian_prod(axis, axis)
+
+
+class GaussianMixtureDataModule(L.LightningDataModule):
+    """Equal-weight isotropic Gaussians around ``centers`` with standard deviation ``std``.
+
+    ``image_size`` and ``channels`` must be 1 and 2: they are what model configs read to shape their nets.
+    """
+
+    def __init__(self, centers: Tensor, std: float, n_samples: int = 100_000, batch_size: int = 256,
+                 seed: int = 0, image_size: int = 1, channels: int = 2, batches_per_step: int = 1):
+        super().__init__()
+        if (image_size, channels) != (1, 2):
+            raise ConfigError("2-D mixtures are 2-channel 1×1 'images': keep data.image_size=1, data.channels=2")
+        self.centers, self.std = torch.as_tensor(centers, dtype=torch.float32), std
+        self.n_samples, self.batch_size, self.seed = n_samples, batch_size, seed
+        self.batches_per_step = batches_per_step
+        self.image_size, self.channels, self.num_classes = image_size, channels, len(self.centers)
+        self.train_set: InMemoryImages | None = None
+
+    def sample(self, n: int, seed: int) -> InMemoryImages:
+        g = torch.Generator().manual_seed(seed)
+        modes = torch.randint(len(self.centers), (n,), generator=g)
+        points = self.centers[modes] + self.std * torch.randn(n, 2, generator=g)
+        return InMemoryImages(points.view(n, 2, 1, 1), modes)
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.train_set is None:
+            self.train_set = self.sample(self.n_samples, self.seed)
+        if self.trainer is not None:
+            self.train_set = self.train_set.to(self.trainer.strategy.root_device)
+
+    def train_dataloader(self) -> DataLoader:
+        return sharded_loader(self.train_set, self.batch_size * self.batches_per_step, self.trainer, self.seed)
