@@ -8,7 +8,6 @@ optimises (``optimized_metric``).
 from __future__ import annotations
 
 import logging
-import sys
 from pathlib import Path
 
 import hydra
@@ -17,19 +16,10 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from gan_lab.checkpoints import load_checkpoint
-from gan_lab.errors import GanLabError
+from gan_lab.cli import CONFIG_DIR, reports_user_errors
+from gan_lab.errors import ConfigError
 
 log = logging.getLogger(__name__)
-CONFIG_DIR = str(Path(__file__).resolve().parents[1] / "conf")
-
-
-def user_error(err: BaseException) -> GanLabError | None:
-    """The GanLabError behind ``err`` (Hydra wraps errors raised while instantiating), if any."""
-    while err is not None:
-        if isinstance(err, GanLabError):
-            return err
-        err = err.__cause__ or err.__context__
-    return None
 
 
 def build(cfg: DictConfig) -> tuple[L.LightningModule, L.LightningDataModule, L.Trainer]:
@@ -79,17 +69,12 @@ def summary(cfg: DictConfig, trainer: L.Trainer, model: L.LightningModule) -> st
 
 
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="train")
+@reports_user_errors
 def main(cfg: DictConfig) -> float | None:
-    try:
-        metrics = train(cfg)
-    except Exception as err:
-        if (reason := user_error(err)) is None:
-            raise
-        log.error("%s", reason)
-        sys.exit(f"gan_lab: error: {reason}")
+    metrics = train(cfg)
     metric = cfg.get("optimized_metric")
     if metric is None:
         return None
     if metric not in metrics:
-        sys.exit(f"gan_lab: error: optimized_metric {metric!r} was not logged; logged: {sorted(metrics)}")
+        raise ConfigError(f"optimized_metric {metric!r} was not logged; logged: {sorted(metrics)}")
     return metrics[metric]

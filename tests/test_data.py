@@ -35,7 +35,6 @@ def test_embedded_mnist_5k_is_real_split_and_scaled_to_tanh_range():
 def test_full_mnist_from_the_raw_files_in_memory_equals_streaming(mnist_root):
     kwargs = dict(source=sources.mnist, root=str(mnist_root), download=True, batch_size=16, seed=3)
     fast, slow = ImageDataModule(in_memory=True, **kwargs), ImageDataModule(in_memory=False, **kwargs)
-    fast.setup("fit")
     assert isinstance(fast.train_set, InMemoryImages) and fast.train_set.images.shape == (60000, 1, 28, 28)
     for (a, y_a), (b, y_b) in zip([first_batch(fast)], [first_batch(slow)]):
         torch.testing.assert_close(a, b)
@@ -82,7 +81,6 @@ def test_toy_mixtures_have_the_literature_geometry():
     torch.testing.assert_close(ring.norm(dim=1), torch.full((8,), 2.0))
     assert grid.shape == (25, 2) and sorted(set(grid[:, 0].tolist())) == [-4, -2, 0, 2, 4]
     dm = GaussianMixtureDataModule(ring, std=0.02, n_samples=4000, batch_size=100)
-    dm.setup("fit")
     points, modes = dm.train_set.images.flatten(1), dm.train_set.labels
     assert dm.train_set.images.shape == (4000, 2, 1, 1)
     distance = (points - ring[modes]).norm(dim=1)

@@ -15,6 +15,7 @@ one pass over the data, ``len(data) // (batch_size * n_critic)`` generator steps
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import lightning as L
 import torch
@@ -110,6 +111,12 @@ def sharded_loader(dataset: Dataset, batch_size: int, trainer: L.Trainer | None,
                       collate_fn=_as_batch if in_memory else None, persistent_workers=workers > 0)
 
 
+def ordered_loader(dataset: Dataset, batch_size: int, num_workers: int = 0) -> DataLoader:
+    in_memory = isinstance(dataset, InMemoryImages)
+    return DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=0 if in_memory else num_workers,
+                      collate_fn=_as_batch if in_memory else None)
+
+
 def to_unit_range(images: Tensor) -> Tensor:
     """Images in [-1, 1] -> [0, 1], for saving and for feature networks."""
     return images.add(1).div_(2).clamp_(0, 1)
@@ -152,31 +159,43 @@ class ImageDataModule(L.LightningDataModule):
         self.image_size, self.channels, self.num_classes = image_size, channels, num_classes
         self.batch_size, self.num_workers, self.in_memory = batch_size, num_workers, in_memory
         self.seed, self.batches_per_step = seed, batches_per_step
-        self.train_set: Dataset | None = None
+        self._splits: dict[bool, Dataset] = {}
 
-    def load_split(self, train: bool) -> Dataset:
-        """One split, as an in-memory tensor dataset or a streaming dataset of uint8 tensors."""
-        transform = v2.Compose([v2.PILToTensor(), self.fit])
-        ds = self.source(root=self.root, train=train, download=self.download, transform=transform)
-        if self.in_memory:
-            ds = load_in_memory(ds, self.fit, self.num_workers)
+    @property
+    def name(self) -> str:
+        """What identifies the images: source, folder (for on-disk sets), size and channels."""
+        source = getattr(self.source, "func", self.source).__name__
+        return f"{source}:{Path(self.root).resolve()}:{self.image_size}x{self.image_size}x{self.channels}"
+
+    def split(self, train: bool) -> Dataset:
+        """The train or test split (loaded once), as an in-memory tensor dataset or a streaming one."""
+        if train not in self._splits:
+            transform = v2.Compose([v2.PILToTensor(), self.fit])
+            ds = self.source(root=self.root, train=train, download=self.download, transform=transform)
+            self._splits[train] = load_in_memory(ds, self.fit, self.num_workers) if self.in_memory else ds
+        ds = self._splits[train]
+        if isinstance(ds, InMemoryImages) and self.trainer is not None:
+            ds = self._splits[train] = ds.to(self.trainer.strategy.root_device)
         return ds
 
+    @property
+    def train_set(self) -> Dataset:
+        return self.split(train=True)
+
     def setup(self, stage: str | None = None) -> None:
-        if self.train_set is None:
-            self.train_set = self.load_split(train=True)
-            step_images = self.batch_size * self.batches_per_step
-            if len(self.train_set) < step_images:
-                raise ConfigError(
-                    f"the training set has {len(self.train_set)} images, fewer than one training step needs "
-                    f"({self.batch_size} × {self.batches_per_step} critic steps): lower data.batch_size"
-                )
-        if isinstance(self.train_set, InMemoryImages) and self.trainer is not None:
-            self.train_set = self.train_set.to(self.trainer.strategy.root_device)
+        if stage in ("fit", None) and len(self.train_set) < self.batch_size * self.batches_per_step:
+            raise ConfigError(
+                f"the training set has {len(self.train_set)} images, fewer than one training step needs "
+                f"({self.batch_size} × {self.batches_per_step} critic steps): lower data.batch_size"
+            )
 
     def train_dataloader(self) -> DataLoader:
         return sharded_loader(self.train_set, self.batch_size * self.batches_per_step, self.trainer, self.seed,
                               self.num_workers)
+
+    def test_dataloader(self) -> DataLoader:
+        """The test split in its stored order (for classifiers and evaluation)."""
+        return ordered_loader(self.split(train=False), self.batch_size, self.num_workers)
 
     def on_after_batch_transfer(self, batch: tuple[Tensor, Tensor], dataloader_idx: int) -> tuple[Tensor, Tensor]:
         images, labels = batch

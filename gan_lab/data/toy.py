@@ -44,19 +44,26 @@ class GaussianMixtureDataModule(L.LightningDataModule):
         self.n_samples, self.batch_size, self.seed = n_samples, batch_size, seed
         self.batches_per_step = batches_per_step
         self.image_size, self.channels, self.num_classes = image_size, channels, len(self.centers)
-        self.train_set: InMemoryImages | None = None
+        self._splits: dict[bool, InMemoryImages] = {}
 
-    def sample(self, n: int, seed: int) -> InMemoryImages:
-        g = torch.Generator().manual_seed(seed)
-        modes = torch.randint(len(self.centers), (n,), generator=g)
-        points = self.centers[modes] + self.std * torch.randn(n, 2, generator=g)
-        return InMemoryImages(points.view(n, 2, 1, 1), modes)
+    @property
+    def name(self) -> str:
+        return f"mixture:{len(self.centers)}:{self.std}"
 
-    def setup(self, stage: str | None = None) -> None:
-        if self.train_set is None:
-            self.train_set = self.sample(self.n_samples, self.seed)
+    def split(self, train: bool) -> InMemoryImages:
+        """``n_samples`` points (the test split is an independent draw)."""
+        if train not in self._splits:
+            g = torch.Generator().manual_seed(self.seed + (0 if train else 1))
+            modes = torch.randint(len(self.centers), (self.n_samples,), generator=g)
+            points = self.centers[modes] + self.std * torch.randn(self.n_samples, 2, generator=g)
+            self._splits[train] = InMemoryImages(points.view(-1, 2, 1, 1), modes)
         if self.trainer is not None:
-            self.train_set = self.train_set.to(self.trainer.strategy.root_device)
+            self._splits[train] = self._splits[train].to(self.trainer.strategy.root_device)
+        return self._splits[train]
+
+    @property
+    def train_set(self) -> InMemoryImages:
+        return self.split(train=True)
 
     def train_dataloader(self) -> DataLoader:
         return sharded_loader(self.train_set, self.batch_size * self.batches_per_step, self.trainer, self.seed)

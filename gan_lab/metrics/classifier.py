@@ -56,7 +56,8 @@ class DomainClassifier(nn.Module):
 class ClassifierModule(L.LightningModule):
     """Trains a DomainClassifier with cross-entropy; logs train loss and val/test accuracy."""
 
-    def __init__(self, channels: int, image_size: int, num_classes: int, lr: float = 1e-3, width: int = 32):
+    def __init__(self, channels: int, image_size: int, num_classes: int, lr: float = 1e-3, width: int = 32,
+                 dataset: str = ""):
         super().__init__()
         self.save_hyperparameters()
         self.net = DomainClassifier(channels, image_size, num_classes, width)
@@ -93,4 +94,5 @@ def load_classifier(path: str | Path) -> DomainClassifier:
         module = ClassifierModule.load_from_checkpoint(path, map_location="cpu")
     except Exception as err:
         raise CheckpointError(f"{path} is not a gan_lab classifier checkpoint ({type(err).__name__}: {err})") from err
+    module.net.dataset = module.hparams.dataset  # what it was trained on, for the evaluation protocol
     return module.net.eval()

@@ -91,7 +91,7 @@ class ClassifierFeatures(nn.Module):
         from gan_lab.metrics.classifier import load_classifier
 
         self.classifier = load_classifier(checkpoint)
-        self.weights = str(checkpoint)
+        self.weights = f"{checkpoint} (trained on {self.classifier.dataset})"
         self.num_features = self.classifier.num_features
 
     @torch.no_grad()

@@ -222,10 +222,12 @@ class GANModule(L.LightningModule):
             module.train(was_training)
 
     @torch.no_grad()
-    def generate(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
-        """Images in [-1, 1] from the sampling generator in eval mode (batch norm uses running statistics)."""
-        with self._eval_mode(self.sampler):
-            return self.fake_images(self.sampler, z.to(self.device), labels)
+    def generate(self, z: Tensor, labels: Tensor | None = None, ema: bool = True) -> Tensor:
+        """Images in [-1, 1] from the EMA generator (when kept and ``ema``) or G, in eval mode (batch norm uses
+        running statistics)."""
+        generator = self.sampler if ema else self.generator
+        with self._eval_mode(generator):
+            return self.fake_images(generator, z.to(self.device), labels)
 
     # --- Lightning plumbing ------------------------------------------------------------------------------
 

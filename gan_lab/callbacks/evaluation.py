@@ -1,0 +1,45 @@
+"""Periodic evaluation during training: FID/KID (images) or mode coverage (2-D mixtures), logged as ``val/*``
+so TensorBoard shows it and a ``ModelCheckpoint(monitor="val/fid")`` keeps the best checkpoint."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import lightning as L
+from torch import nn
+
+from gan_lab.metrics import FeatureCache, evaluate_generator
+
+
+class Evaluation(L.Callback):
+    """Score the generator every ``every_n_steps`` generator steps (rank 0 computes, every rank logs).
+
+    Args:
+        features: the feature network (ignored for 2-D mixtures, which use mode coverage).
+        metrics: which of fid, kid, is to compute; logged as ``val/<metric>``.
+        n_samples: generated (and real) images per evaluation; the real features are computed once.
+        split: the real split to compare with.
+    """
+
+    def __init__(self, features: nn.Module | None = None, metrics: Sequence[str] = ("fid",), every_n_steps: int = 500,
+                 n_samples: int = 2000, split: str = "test", batch_size: int = 250, cache_dir: str | None = None,
+                 seed: int = 0):
+        self.features, self.metrics, self.every_n_steps = features, list(metrics), every_n_steps
+        self.n_samples, self.split, self.batch_size, self.seed = n_samples, split, batch_size, seed
+        self.cache = FeatureCache(cache_dir)
+
+    def evaluate(self, trainer: L.Trainer, pl_module: L.LightningModule) -> dict[str, float]:
+        results = None
+        if trainer.is_global_zero:
+            results, _ = evaluate_generator(
+                pl_module, trainer.datamodule, self.features, self.metrics, self.n_samples, split=self.split,
+                batch_size=self.batch_size, cache=self.cache, seed=self.seed,
+            )
+        results = trainer.strategy.broadcast(results, src=0)
+        for name, value in results.items():
+            pl_module.log(f"val/{name}", float(value), prog_bar=name in ("fid", "modes_covered"))
+        return results
+
+    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, *args) -> None:
+        if pl_module.g_steps % self.every_n_steps == 0:
+            self.evaluate(trainer, pl_module)

@@ -1,0 +1,40 @@
+"""What every command-line entry point shares: user errors become one line and exit status 1."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from gan_lab.errors import GanLabError
+
+CONFIG_DIR = str(Path(__file__).resolve().parents[1] / "conf")
+log = logging.getLogger("gan_lab")
+
+
+def user_error(err: BaseException | None) -> GanLabError | None:
+    """The GanLabError behind ``err`` (Hydra wraps errors raised while instantiating), if any."""
+    while err is not None:
+        if isinstance(err, GanLabError):
+            return err
+        err = err.__cause__ or err.__context__
+    return None
+
+
+def reports_user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Run ``fn``; a GanLabError anywhere in the chain exits with ``gan_lab: error: <message>`` and status 1."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except Exception as err:
+            if (reason := user_error(err)) is None:
+                raise
+            log.error("%s", reason)
+            sys.exit(f"gan_lab: error: {reason}")
+
+    return wrapper

@@ -1,0 +1,61 @@
+"""``python -m gan_lab.evaluate ckpt=<run>/checkpoints/last.ckpt``: FID / KID / IS (or toy mode coverage) of a
+trained generator, printed and saved as JSON + Markdown with the full protocol."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import hydra
+from hydra.utils import instantiate
+from omegaconf import DictConfig, open_dict
+
+from gan_lab.checkpoints import load_model
+from gan_lab.cli import CONFIG_DIR, reports_user_errors
+from gan_lab.data import GaussianMixtureDataModule
+from gan_lab.metrics import FeatureCache, evaluate_generator
+
+
+def markdown_table(results: dict[str, float], protocol: dict[str, Any]) -> str:
+    lines = ["| metric | value |", "|---|---|"]
+    lines += [f"| {k} | {v:.4f} |" if isinstance(v, float) else f"| {k} | {v} |" for k, v in results.items()]
+    lines += ["", "| protocol | |", "|---|---|"]
+    lines += [f"| {k} | {v} |" for k, v in protocol.items()]
+    return "\n".join(lines)
+
+
+def evaluate(cfg: DictConfig) -> dict[str, float]:
+    """Score the checkpoint ``cfg.ckpt``; writes ``eval_<features>.json`` / ``.md`` and returns the results."""
+    model, run, g_steps = load_model(cfg.ckpt, cfg.device)
+    if cfg.data_root:
+        with open_dict(run):
+            run.data.root = cfg.data_root
+    datamodule = instantiate(run.data)
+    toy = isinstance(datamodule, GaussianMixtureDataModule)
+    network = None if toy else instantiate(cfg.features)
+    results, protocol = evaluate_generator(
+        model, datamodule, network, metrics=list(cfg.metrics), n_samples=cfg.n_samples, n_real=cfg.n_real,
+        split=cfg.split, batch_size=cfg.batch_size, cache=FeatureCache(cfg.cache_dir), seed=cfg.seed,
+        truncation=cfg.truncation, ema=cfg.ema,
+    )
+    protocol = {"checkpoint": str(cfg.ckpt), "generator_steps": g_steps, **protocol}
+    out = Path(cfg.out_dir) if cfg.out_dir else Path(cfg.ckpt).resolve().parent.parent / "eval"
+    out.mkdir(parents=True, exist_ok=True)
+    stem = out / f"eval_{'toy' if toy else network.name}"
+    stem.with_suffix(".json").write_text(json.dumps({"results": results, "protocol": protocol}, indent=2))
+    table = markdown_table(results, protocol)
+    stem.with_suffix(".md").write_text(table + "\n")
+    print(table)
+    print(f"\nsaved {stem}.json and {stem}.md")
+    return results
+
+
+@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="evaluate")
+@reports_user_errors
+def main(cfg: DictConfig) -> None:
+    evaluate(cfg)
+
+
+if __name__ == "__main__":
+    main()

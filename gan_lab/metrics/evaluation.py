@@ -1,0 +1,50 @@
+"""One routine that scores a generator, used by ``python -m gan_lab.evaluate`` and the training callback.
+
+Images: FID / KID / IS of ``n_samples`` generated images against the first ``n_real`` images of a real split,
+in the space of a feature network. 2-D mixtures: modes covered and the share of high-quality samples.
+Every result carries its protocol, so numbers are never reported without what they were measured on.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from gan_lab.data import GaussianMixtureDataModule
+from gan_lab.metrics.image import FeatureCache, extract, fake_batches, image_metrics, real_batches
+from gan_lab.metrics.toy import mode_coverage
+
+
+@torch.no_grad()
+def evaluate_generator(model, datamodule, network: nn.Module | None = None, metrics=("fid", "kid"),
+                       n_samples: int = 10_000, n_real: int | None = None, split: str = "test",
+                       batch_size: int = 250, cache: FeatureCache | None = None, seed: int = 0,
+                       truncation: float | None = None, ema: bool = True) -> tuple[dict[str, float], dict[str, Any]]:
+    """(results, protocol) for ``model``'s generator on ``datamodule``'s data."""
+    protocol: dict[str, Any] = {
+        "dataset": datamodule.name, "generator": "EMA" if ema and model.generator_ema is not None else "raw",
+        "n_fake": n_samples, "truncation": truncation, "seed": seed,
+    }
+    generate = lambda z, y: model.generate(z, y, ema=ema)  # noqa: E731
+    fakes = fake_batches(generate, model.sample_z, n_samples, batch_size, seed, truncation)
+    if isinstance(datamodule, GaussianMixtureDataModule):
+        points = torch.cat([f.flatten(1).cpu() for f in fakes])
+        protocol.update(metric="modes covered (≥ 1/5 of the fair share within 3σ) and high-quality share (within 3σ)")
+        return mode_coverage(points, datamodule.centers, datamodule.std), protocol
+
+    real_split = datamodule.split(train=split == "train")
+    n_real = min(n_real or n_samples, len(real_split))
+    device = model.device
+    network = network.to(device).eval()
+    key = {"dataset": datamodule.name.split(":")[0], "split": split, "network": network.name,
+           "weights": getattr(network, "weights", ""), "n": n_real, "data": datamodule.name}
+    cache = cache or FeatureCache(None)
+    real, _ = cache.get_or_compute(key, lambda: extract(network, real_batches(real_split, n_real, batch_size),
+                                                        device=device))
+    fake, fake_logits = extract(network, fakes, logits="is" in metrics, device=device)
+    protocol.update(feature_network=network.name, feature_weights=getattr(network, "weights", ""),
+                    real_split=split, n_real=n_real, kid_subsets=100, kid_subset_size=min(1000, n_real, n_samples),
+                    is_splits=10)
+    return image_metrics(real, fake, fake_logits, metrics, seed=seed), protocol
