@@ -7,6 +7,7 @@ optimises (``optimized_metric``).
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
@@ -48,6 +49,9 @@ def train(cfg: DictConfig) -> dict[str, float]:
     for logger in trainer.loggers:  # the run's config with its final metrics: TensorBoard's HPARAMS tab
         logger.log_hyperparams(model.run_config, metrics={f"final/{k}": v for k, v in metrics.items()})
     if trainer.is_global_zero:
+        output = Path(cfg.paths.output_dir)
+        output.mkdir(parents=True, exist_ok=True)
+        (output / "metrics.json").write_text(json.dumps(metrics, indent=2))  # read by the sweep summary
         print(summary(cfg, trainer, model))
     return metrics
 
@@ -55,8 +59,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
 def summary(cfg: DictConfig, trainer: L.Trainer, model: L.LightningModule) -> str:
     """Where a finished run left its files."""
     run = Path(cfg.paths.output_dir)
-    lines = [f"Trained {type(model).__name__} for {model.g_steps} generator steps, up to epoch "
-             f"{trainer.current_epoch}. Run folder: {run}"]
+    lines = [f"Trained {type(model).__name__} for {model.g_steps} generator steps. Run folder: {run}"]
     ckpt = trainer.checkpoint_callback
     if ckpt is not None and ckpt.last_model_path:
         lines.append(f"  checkpoint:  {ckpt.last_model_path}   (resume: ckpt_path=<it>)")

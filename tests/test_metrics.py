@@ -175,3 +175,30 @@ def test_toy_run_logs_mode_coverage(make_cfg):
                    "callbacks.progress_bar=null", "callbacks.model_summary=null")
     metrics = train(cfg)
     assert 0 <= metrics["val/modes_covered"] <= 8 and 0 <= metrics["val/high_quality"] <= 1
+
+
+def test_stacked_mnist_is_three_real_digits_with_their_triple_as_label():
+    from gan_lab.data import sources
+
+    stacked = sources.stacked_mnist("unused", train=True, download=False, size=50)
+    digits = sources.mnist_5k("unused", train=True, download=False)
+    assert stacked.data.shape == (50, 3, 28, 28) and stacked.targets.max() < 1000
+    image, label = stacked.data[0], int(stacked.targets[0])
+    for channel, digit in zip(image, (label // 100, label // 10 % 10, label % 10)):
+        match = (digits.data[:, 0] == channel).flatten(1).all(1).nonzero()
+        assert len(match) >= 1 and int(digits.targets[match[0, 0]]) == digit
+
+
+def test_modes_metric_counts_classifier_predicted_classes(make_cfg, digits_classifier):
+    from gan_lab.checkpoints import load_model
+    from gan_lab.metrics import ClassifierFeatures, evaluate_generator
+
+    cfg = make_cfg("trainer.max_steps=1")
+    train(cfg)
+    model, run, _ = load_model(f"{cfg.paths.output_dir}/checkpoints/last.ckpt")
+    from hydra.utils import instantiate
+
+    results, _ = evaluate_generator(model, instantiate(run.data), ClassifierFeatures(str(digits_classifier[0])),
+                                    metrics=["modes"], n_samples=100)
+    assert results["num_modes"] == 10 and 1 <= results["modes_covered"] <= 10
+    assert 0 <= results["kl_to_uniform"] <= math.log(10) + 1e-9

@@ -142,3 +142,17 @@ def image_folder(root: str, train: bool, download: bool, test_root: str | None =
     with _explain_missing("image folder", root, "", "one sub-folder per class with images (.jpg, .png, ...)",
                           download=False):
         return datasets.ImageFolder(root, transform=transform)
+
+
+def stacked_mnist(root: str, train: bool, download: bool, transform: Transform = None,
+                  base: Callable[..., Dataset] = mnist_5k, size: int | None = None, seed: int = 0) -> Dataset:
+    """Stacked MNIST (Metz et al. 2017): three random digits of ``base`` as the R, G, B channels, 1,000 modes;
+    the label is 100·r + 10·g + b. ``size`` images (default: as many as ``base`` has), drawn with ``seed``."""
+    digits = base(root=root, train=train, download=download)
+    data = torch.as_tensor(digits.data)
+    data = data.unsqueeze(1) if data.ndim == 3 else data
+    targets = torch.as_tensor(digits.targets)
+    g = torch.Generator().manual_seed(seed + (0 if train else 1))
+    idx = torch.randint(len(data), (size or len(data), 3), generator=g)
+    images = data[idx].flatten(1, 2)  # (N, 3, 1, H, W) -> (N, 3, H, W)
+    return ArrayImages(images, 100 * targets[idx[:, 0]] + 10 * targets[idx[:, 1]] + targets[idx[:, 2]], transform)

@@ -1,20 +1,40 @@
 """One routine that scores a generator, used by ``python -m gan_lab.evaluate`` and the training callback.
 
 Images: FID / KID / IS of ``n_samples`` generated images against the first ``n_real`` images of a real split,
-in the space of a feature network. 2-D mixtures: modes covered and the share of high-quality samples.
+in the space of a feature network; ``modes`` counts the classes (or, for 3-channel images scored by a
+1-channel classifier, the 1,000 Stacked-MNIST digit triples) that the classifier sees in the samples.
+2-D mixtures: modes covered and the share of high-quality samples.
 Every result carries its protocol, so numbers are never reported without what they were measured on.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import torch
-from torch import nn
+from torch import Tensor, nn
 
 from gan_lab.data import GaussianMixtureDataModule
+from gan_lab.metrics.features import FeatureNetworkError
 from gan_lab.metrics.image import FeatureCache, extract, fake_batches, image_metrics, real_batches
-from gan_lab.metrics.toy import mode_coverage
+from gan_lab.metrics.toy import mode_coverage, mode_histogram_stats, stacked_mnist_modes
+
+
+def _mode_ids(network: nn.Module, images: Tensor) -> tuple[Tensor, int]:
+    """(predicted mode per image, number of modes) from a classifier feature network."""
+    classifier = getattr(network, "classifier", None)
+    if classifier is None:
+        raise FeatureNetworkError("the 'modes' metric needs class predictions: use features=classifier")
+    if images.shape[1] == 3 and classifier.channels == 1:  # Stacked MNIST: one digit per channel
+        return stacked_mnist_modes(network.logits, images), classifier.num_classes ** 3
+    return network.logits(images).argmax(1), classifier.num_classes
+
+
+def _counting_modes(batches: Iterator[Tensor], network: nn.Module, found: list[tuple[Tensor, int]]) -> Iterator[Tensor]:
+    for images in batches:
+        found.append(_mode_ids(network, images))
+        yield images
 
 
 @torch.no_grad()
@@ -43,8 +63,14 @@ def evaluate_generator(model, datamodule, network: nn.Module | None = None, metr
     cache = cache or FeatureCache(None)
     real, _ = cache.get_or_compute(key, lambda: extract(network, real_batches(real_split, n_real, batch_size),
                                                         device=device))
+    found: list[tuple[Tensor, int]] = []
+    if "modes" in metrics:
+        fakes = _counting_modes(fakes, network, found)
     fake, fake_logits = extract(network, fakes, logits="is" in metrics, device=device)
     protocol.update(feature_network=network.name, feature_weights=getattr(network, "weights", ""),
                     real_split=split, n_real=n_real, kid_subsets=100, kid_subset_size=min(1000, n_real, n_samples),
                     is_splits=10)
-    return image_metrics(real, fake, fake_logits, metrics, seed=seed), protocol
+    results = image_metrics(real, fake, fake_logits, metrics, seed=seed)
+    if found:
+        results.update(mode_histogram_stats(torch.cat([ids.cpu() for ids, _ in found]), found[0][1]))
+    return results, protocol
