@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import warnings
 from pathlib import Path
 
 import hydra
@@ -21,6 +22,8 @@ from gan_lab.cli import CONFIG_DIR, reports_user_errors
 from gan_lab.errors import ConfigError
 
 log = logging.getLogger(__name__)
+# gan_lab checkpoints hold the state after the step that was just evaluated: that is the intent, not a risk.
+warnings.filterwarnings("ignore", message="Using ModelCheckpoint with manual optimization")
 
 
 def build(cfg: DictConfig) -> tuple[L.LightningModule, L.LightningDataModule, L.Trainer]:

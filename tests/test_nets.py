@@ -50,5 +50,7 @@ def test_impossible_image_sizes_list_the_valid_ones():
         DCGANGenerator(16, 1, 30)
     with pytest.raises(ConfigError, match=r"cannot make 28×28 images: image_size must be 4·2\^k"):
         ResNetGenerator(16, 1, 28)
+    with pytest.raises(ConfigError, match=r"cannot place self-attention at 32×32: it can at 4, 8, 16"):
+        DCGANGenerator(16, 3, 32, attention_at=32)
     with pytest.raises(ConfigError, match="unknown norm 'group'"):
         DCGANDiscriminator(1, 28, norm="group")

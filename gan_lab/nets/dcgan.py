@@ -11,7 +11,7 @@ import math
 from torch import Tensor, nn
 
 from gan_lab.errors import ConfigError
-from gan_lab.nets.layers import SelfAttention, maybe_sn, norm_layer
+from gan_lab.nets.layers import SelfAttention, check_attention_at, maybe_sn, norm_layer
 
 
 def dcgan_shape(image_size: int, min_doublings: int = 1, starts: tuple[int, ...] = (4, 7)) -> tuple[int, int]:
@@ -32,6 +32,18 @@ def dcgan_shape(image_size: int, min_doublings: int = 1, starts: tuple[int, ...]
     )
 
 
+def dcgan_init(module: nn.Module) -> None:
+    """The DCGAN paper's initialisation: convolution weights ~ N(0, 0.02), norm scales ~ N(1, 0.02), biases 0."""
+    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
+        nn.init.normal_(module.weight, 0.0, 0.02)
+    elif isinstance(module, (nn.BatchNorm2d, nn.GroupNorm, nn.InstanceNorm2d)) and module.weight is not None:
+        nn.init.normal_(module.weight, 1.0, 0.02)
+    else:
+        return
+    if module.bias is not None:
+        nn.init.zeros_(module.bias)
+
+
 class DCGANGenerator(nn.Module):
     """z -> (width·2^(k-1), s0, s0) -> k up-sampling steps -> (channels, image_size, image_size) in [-1, 1].
 
@@ -47,6 +59,7 @@ class DCGANGenerator(nn.Module):
         if upsample not in ("transposed", "nearest"):
             raise ConfigError(f"upsample must be 'transposed' or 'nearest', got {upsample!r}")
         s0, k = dcgan_shape(image_size)
+        check_attention_at(attention_at, [s0 * 2**i for i in range(k)], "the DCGAN generator")
         bias = norm == "none"
 
         def up(c_in: int, c_out: int, bias: bool) -> list[nn.Module]:
@@ -66,6 +79,7 @@ class DCGANGenerator(nn.Module):
             layers.append(SelfAttention(c))
         layers += [*up(c, channels, True), nn.Tanh()]
         self.net = nn.Sequential(*layers)
+        self.apply(dcgan_init)
 
     def forward(self, z: Tensor) -> Tensor:  # (B, latent_dim) -> (B, C, H, W) in [-1, 1]
         return self.net(z.view(len(z), -1, 1, 1))
@@ -84,6 +98,7 @@ class DCGANDiscriminator(nn.Module):
                  spectral_norm: bool = False, attention_at: int | None = None):
         super().__init__()
         s0, k = dcgan_shape(image_size)
+        check_attention_at(attention_at, [image_size // 2**j for j in range(1, k)], "the DCGAN discriminator")
         bias = norm == "none"
         layers = [maybe_sn(nn.Conv2d(channels, width, 4, 2, 1), spectral_norm), nn.LeakyReLU(0.2, True)]
         c, size = width, image_size // 2
@@ -95,6 +110,7 @@ class DCGANDiscriminator(nn.Module):
             c, size = 2 * c, size // 2
         self.body = nn.Sequential(*layers)
         self.head = maybe_sn(nn.Conv2d(c, 1, s0, 1, 0), spectral_norm)
+        self.apply(dcgan_init)  # before spectral norm's first power iteration: it normalises whatever it finds
 
     def features(self, x: Tensor) -> Tensor:  # (B, C, H, W) -> (B, width·2^(k-1), s0, s0)
         return self.body(x)

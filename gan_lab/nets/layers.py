@@ -33,6 +33,15 @@ def maybe_sn(module: nn.Module, spectral_norm: bool) -> nn.Module:
     return nn.utils.parametrizations.spectral_norm(module) if spectral_norm else module
 
 
+def check_attention_at(attention_at: int | None, resolutions: list[int], net: str) -> None:
+    """A self-attention resolution must be one the network's attention slots pass through."""
+    if attention_at is not None and attention_at not in resolutions:
+        raise ConfigError(
+            f"{net} cannot place self-attention at {attention_at}×{attention_at}: it can at "
+            f"{', '.join(map(str, sorted(set(resolutions))))} for these images (set attention_at to one, or null)"
+        )
+
+
 class SelfAttention(nn.Module):
     """SAGAN self-attention (Zhang et al. 2019): x + γ·attention(x), γ starting at 0.
 

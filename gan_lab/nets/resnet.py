@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gan_lab.nets.dcgan import dcgan_shape
-from gan_lab.nets.layers import SelfAttention, maybe_sn, norm_layer
+from gan_lab.nets.layers import SelfAttention, check_attention_at, maybe_sn, norm_layer
 
 
 class GBlock(nn.Module):
@@ -57,6 +57,7 @@ class ResNetGenerator(nn.Module):
                  attention_at: int | None = None):
         super().__init__()
         _, k = dcgan_shape(image_size, min_doublings=2, starts=(4,))
+        check_attention_at(attention_at, [4 * 2**i for i in range(1, k + 1)], "the ResNet generator")
         self.width = width
         self.project = nn.Linear(latent_dim, 16 * width)
         blocks, size = [], 4
@@ -77,6 +78,7 @@ class ResNetDiscriminator(nn.Module):
                  spectral_norm: bool = True, attention_at: int | None = None):
         super().__init__()
         _, k = dcgan_shape(image_size, min_doublings=2, starts=(4,))
+        check_attention_at(attention_at, [max(image_size // 2**j, 8) for j in range(1, k + 1)], "the ResNet discriminator")
         blocks = [DBlock(channels, width, True, spectral_norm, norm, first=True)]
         size = image_size // 2
         for i in range(k):
