@@ -188,9 +188,13 @@ class GANModule(L.LightningModule):
         self.generator_ema.update_parameters(self.generator)
 
     def _log_step(self, logs: dict[str, Tensor]) -> None:
+        """Every ``log_every_n_steps`` generator steps (when Lightning writes to the loggers): log the step's
+        values and check that the losses are finite. In between nothing is logged: ``self.log`` costs about a
+        millisecond a call, and reading a value would make the host wait for the device."""
         step = self.g_steps  # counts this step: its optimiser steps have run
-        if step % self.trainer.log_every_n_steps == 0:
-            self._check_finite()  # the only host-device sync of the step, at the logging interval
+        if step % self.trainer.log_every_n_steps:
+            return
+        self._check_finite()
         shown = {"d_loss", "g_loss"}
         self.log_dict({f"train/{k}": v for k, v in logs.items() if k in shown}, prog_bar=True)
         self.log_dict({f"train/{k}": v for k, v in logs.items() if k not in shown})

@@ -1,0 +1,40 @@
+"""Helpers shared by the benchmark scripts: composing gan_lab configs, memory readings, Markdown tables."""
+
+from __future__ import annotations
+
+import os
+import platform
+from pathlib import Path
+
+import torch
+from hydra import compose, initialize_config_dir
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+
+
+def config(*overrides: str):
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+        return compose("train", overrides=list(overrides))
+
+
+def rss_mib() -> float:
+    """Resident memory of this process now (Linux /proc), MiB."""
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def machine() -> str:
+    if torch.cuda.is_available():
+        return f"{torch.cuda.get_device_name()} · torch {torch.__version__}"
+    return f"{platform.processor() or platform.machine()} · {os.cpu_count()} CPU threads · torch {torch.__version__}"
+
+
+def markdown(title: str, header: list[str], rows: list[list], notes: str = "") -> str:
+    def cell(v) -> str:
+        return f"{v:.3g}" if isinstance(v, float) else str(v)
+
+    lines = [f"## {title}", "", f"Machine: {machine()}", "", "| " + " | ".join(header) + " |",
+             "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines + (["", notes] if notes else [])) + "\n"

@@ -1,0 +1,178 @@
+"""Generator steps per second: gan_lab's ``Trainer.fit`` against a hand-written PyTorch loop with the same
+networks, losses, optimisers and in-memory data, in one process, interleaved, after warm-up.
+
+    python benchmarks/throughput.py                          # CPU, fp32, batch 64
+    python benchmarks/throughput.py --device cuda --precision bf16-mixed --batch 64 128 256 [--channels-last] [--compile]
+
+Prints a Markdown table (and writes it to benchmarks/results/throughput_<device>_<precision>.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import lightning as L
+import torch
+from hydra.utils import instantiate
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import RESULTS, config, markdown, rss_mib  # noqa: E402
+
+from gan_lab import losses  # noqa: E402
+
+MODELS = {  # name: (config overrides)
+    "DCGAN 28×28×1": ["model=dcgan", "data=mnist_5k"],
+    "DCGAN 32×32×3": ["model=dcgan", "data=mnist_5k", "data.image_size=32", "data.channels=3"],
+    "WGAN-GP 32×32×3": ["model=wgan_gp", "data=mnist_5k", "data.image_size=32", "data.channels=3"],
+    "SNGAN-ResNet 32×32×3": ["model=sngan", "model/net=resnet", "data=mnist_5k", "data.image_size=32",
+                             "data.channels=3"],
+}
+
+
+class Clock(L.Callback):
+    """Wall time of generator steps [warmup, warmup + steps)."""
+
+    def __init__(self, warmup: int, sync):
+        self.warmup, self.sync, self.start, self.end = warmup, sync, None, None
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        if pl_module.g_steps == self.warmup:
+            self.sync()
+            self.start = time.perf_counter()
+
+    def on_train_batch_end(self, trainer, pl_module, *args):
+        self.sync()
+        self.end = time.perf_counter()
+
+
+def build(overrides: list[str], batch: int, args):
+    cfg = config(*overrides, f"data.batch_size={batch}", "seed=0")
+    torch.manual_seed(0)
+    model = instantiate(cfg.model)
+    datamodule = instantiate(cfg.data, batches_per_step=model.n_critic)
+    return cfg, model, datamodule
+
+
+def time_gan_lab(overrides, batch, steps, warmup, args, sync) -> float:
+    cfg, model, datamodule = build(overrides, batch, args)
+    if args.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    if args.compile:
+        model.generator, model.discriminator = torch.compile(model.generator), torch.compile(model.discriminator)
+    clock = Clock(warmup, sync)
+    trainer = L.Trainer(
+        accelerator=args.device, devices=1, precision=args.precision, max_steps=(warmup + steps) * (model.n_critic + 1),
+        logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
+        callbacks=[clock], log_every_n_steps=50,
+    )
+    trainer.fit(model, datamodule=datamodule)
+    return steps / (clock.end - clock.start)
+
+
+def time_plain(overrides, batch, steps, warmup, args, sync) -> float:
+    """The same training rule written by hand: no Lightning, no logging."""
+    cfg, model, datamodule = build(overrides, batch, args)
+    device = torch.device(args.device)
+    G, D = model.generator.to(device), model.discriminator.to(device)
+    if args.channels_last:
+        G, D = G.to(memory_format=torch.channels_last), D.to(memory_format=torch.channels_last)
+    if args.compile:
+        G, D = torch.compile(G), torch.compile(D)
+    opt_g, opt_d = model.g_optimizer(G.parameters()), model.d_optimizer(D.parameters())
+    images = datamodule.split(train=True).images.to(device)
+    n_critic, latent = model.n_critic, model.latent_dim
+    autocast = (torch.autocast(device.type, dtype=torch.bfloat16) if args.precision == "bf16-mixed"
+                else contextlib.nullcontext())
+    g_gen = torch.Generator(device).manual_seed(0)
+    order = torch.randperm(len(images), device=device)
+    per_step, position = batch * n_critic, 0
+    start = None
+    for step in range(warmup + steps):
+        if step == warmup:
+            sync()
+            start = time.perf_counter()
+        if position + per_step > len(order):
+            order, position = torch.randperm(len(images), device=device), 0
+        reals = images[order[position: position + per_step]].float().div_(127.5).sub_(1.0).chunk(n_critic)
+        position += per_step
+        for i, real in enumerate(reals):
+            z = torch.randn(batch, latent, device=device, generator=g_gen)
+            with torch.set_grad_enabled(i == n_critic - 1), autocast:
+                fake = G(z)
+            for p in G.parameters():
+                p.requires_grad_(False)
+            with autocast:
+                d_loss = model.d_loss(D(real), D(fake.detach()))
+                if model.gradient_penalty is not None:
+                    x_hat = losses.random_interpolates(real, fake, g_gen)
+                    d_loss = d_loss + model.gp_weight * model.gradient_penalty(D(x_hat), x_hat)
+            opt_d.zero_grad(set_to_none=True)
+            d_loss.backward()
+            opt_d.step()
+            for p in G.parameters():
+                p.requires_grad_(True)
+        for p in D.parameters():
+            p.requires_grad_(False)
+        with autocast:
+            g_loss = model.g_loss(D(fake))
+        opt_g.zero_grad(set_to_none=True)
+        g_loss.backward()
+        opt_g.step()
+        for p in D.parameters():
+            p.requires_grad_(True)
+    sync()
+    return steps / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    parser.add_argument("--precision", default="32-true", choices=["32-true", "bf16-mixed"])
+    parser.add_argument("--batch", type=int, nargs="+", default=[64])
+    parser.add_argument("--steps", type=int, default=30, help="timed generator steps per round")
+    parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (gan_lab, plain, gan_lab, ...)")
+    parser.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS), metavar="MODEL")
+    parser.add_argument("--channels-last", action="store_true")
+    parser.add_argument("--compile", action="store_true")
+    args = parser.parse_args()
+    cuda = args.device == "cuda"
+    sync = torch.cuda.synchronize if cuda else (lambda: None)
+    rows = []
+    for name in args.models:
+        for batch in args.batch:
+            rates = {"gan_lab": [], "plain": []}
+            memory = {"gan_lab": 0.0, "plain": 0.0}
+            for _ in range(args.rounds):
+                for label, fn in (("gan_lab", time_gan_lab), ("plain", time_plain)):
+                    if cuda:
+                        torch.cuda.reset_peak_memory_stats()
+                    rates[label].append(fn(MODELS[name], batch, args.steps, args.warmup, args, sync))
+                    used = torch.cuda.max_memory_allocated() / 2**20 if cuda else rss_mib()
+                    memory[label] = max(memory[label], used)
+            lab, plain = statistics.median(rates["gan_lab"]), statistics.median(rates["plain"])
+            rows.append([name, batch, lab, plain, lab / plain, memory["gan_lab"], memory["plain"]])
+            print(f"{name} batch {batch}: gan_lab {lab:.2f} G-steps/s, plain {plain:.2f}, ratio {lab / plain:.3f}",
+                  flush=True)
+    mem = "peak GPU MiB" if cuda else "RSS MiB"
+    table = markdown(
+        f"Generator steps/s — {args.device}, {args.precision}"
+        + (", channels-last" if args.channels_last else "") + (", torch.compile" if args.compile else ""),
+        ["model", "batch", "gan_lab", "plain loop", "ratio", f"gan_lab {mem}", f"plain {mem}"], rows,
+        f"Median of {args.rounds} interleaved rounds of {args.steps} generator steps after {args.warmup} warm-up steps; "
+        "gan_lab = Trainer.fit with its per-step logging (no progress bar, checkpoints or sample grids); "
+        "plain = the same nets, losses, optimisers and in-memory batches in a hand-written loop.",
+    )
+    print("\n" + table)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    suffix = "_channels_last" * args.channels_last + "_compile" * args.compile
+    (RESULTS / f"throughput_{args.device}_{args.precision}{suffix}.md").write_text(table)
+
+
+if __name__ == "__main__":
+    main()
