@@ -63,7 +63,7 @@ def random_interpolates(real: Tensor, fake: Tensor, generator: torch.Generator |
     """x̂ = α·x + (1-α)·x̃ with one α ~ U[0, 1] per sample (not per pixel), ready for an input gradient."""
     alpha = torch.rand((len(real),) + (1,) * (real.ndim - 1), device=real.device, dtype=real.dtype,
                        generator=generator)
-    return torch.lerp(fake.detach(), real.detach(), alpha).requires_grad_(True)
+    return torch.lerp(fake.detach().to(real.dtype), real.detach(), alpha).requires_grad_(True)  # bf16 G: real dtype
 
 
 def input_gradient_norm(outputs: Tensor, inputs: Tensor) -> Tensor:

@@ -17,7 +17,7 @@ from gan_lab.errors import CheckpointError
 
 
 class DomainClassifier(nn.Module):
-    """Two conv blocks (conv-BN-ReLU ×2, max-pool), global average pooling, a 128-d feature layer, logits.
+    """Two conv blocks (conv-BN-ReLU ×2, max-pool), average pooling to 4×4, a 128-d feature layer, logits.
 
     (B, channels, image_size, image_size) in [-1, 1] -> (B, num_classes) logits; ``features`` -> (B, 128).
     """
@@ -33,7 +33,7 @@ class DomainClassifier(nn.Module):
                     nn.Conv2d(c_out, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(True)]
 
         self.body = nn.Sequential(*block(channels, width), nn.MaxPool2d(2), *block(width, 2 * width), nn.MaxPool2d(2),
-                                  nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(2 * width, self.num_features),
+                                  nn.AdaptiveAvgPool2d(4), nn.Flatten(), nn.Linear(32 * width, self.num_features),
                                   nn.ReLU(True))
         self.head = nn.Linear(self.num_features, num_classes)
 

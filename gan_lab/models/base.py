@@ -28,7 +28,7 @@ from torch.optim import Optimizer
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from gan_lab import losses
-from gan_lab.errors import NonFiniteLossError
+from gan_lab.errors import ConfigError, NonFiniteLossError
 
 OptimizerFactory = Callable[..., Optimizer]
 
@@ -50,6 +50,8 @@ class GANModule(L.LightningModule):
             evaluation then use it. Until ``ema_start`` generator steps it simply copies G.
         d_probability: log D(x) and D(G(z)) as probabilities σ(logit) (BCE models) rather than raw outputs.
         seed: seed of the latent/interpolation noise (offset by the process rank); its state is checkpointed.
+        channels_last: keep the networks in channels-last memory format (faster convolutions on GPUs).
+        torch_compile: compile G and D with ``torch.compile`` (not with GP/R1: no double backward).
     """
 
     def __init__(
@@ -70,6 +72,8 @@ class GANModule(L.LightningModule):
         ema_start: int = 0,
         d_probability: bool = False,
         seed: int = 0,
+        channels_last: bool = False,
+        torch_compile: bool = False,
     ):
         super().__init__()
         if n_critic < 1:
@@ -82,6 +86,12 @@ class GANModule(L.LightningModule):
         self.gradient_penalty, self.gp_weight = gradient_penalty, gp_weight
         self.r1_weight, self.ortho_weight = r1_weight, ortho_weight
         self.ema_start, self.d_probability, self.seed = ema_start, d_probability, seed
+        if torch_compile and (gradient_penalty is not None or r1_weight):
+            raise ConfigError(
+                "torch.compile cannot differentiate twice, which the gradient penalty and R1 need: set "
+                "model.torch_compile=false for this model"
+            )
+        self.channels_last, self.torch_compile = channels_last, torch_compile
         self.generator_ema = (
             AveragedModel(generator, multi_avg_fn=get_ema_multi_avg_fn(ema_decay), use_buffers=True)
             if ema_decay else None
@@ -234,6 +244,13 @@ class GANModule(L.LightningModule):
             return self.fake_images(generator, z.to(self.device), labels)
 
     # --- Lightning plumbing ------------------------------------------------------------------------------
+
+    def configure_model(self) -> None:
+        if self.channels_last:
+            self.to(memory_format=torch.channels_last)
+        if self.torch_compile:  # in place: parameter names (and checkpoints) stay as they are
+            self.generator.compile()
+            self.discriminator.compile()
 
     def configure_optimizers(self) -> list[Optimizer]:
         return [self.g_optimizer(self.generator.parameters()), self.d_optimizer(self.discriminator.parameters())]
