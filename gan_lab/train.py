@@ -15,6 +15,7 @@ from pathlib import Path
 import hydra
 import lightning as L
 from hydra.utils import instantiate
+from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import DictConfig, OmegaConf
 
 from gan_lab.checkpoints import load_checkpoint
@@ -49,8 +50,11 @@ def train(cfg: DictConfig) -> dict[str, float]:
     model, datamodule, trainer = build(cfg)
     trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
     metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
-    for logger in trainer.loggers:  # the run's config with its final metrics: TensorBoard's HPARAMS tab
-        logger.log_hyperparams(model.run_config, metrics={f"final/{k}": v for k, v in metrics.items()})
+    for logger in trainer.loggers:  # the run's config (with its final metrics: TensorBoard's HPARAMS tab)
+        if isinstance(logger, TensorBoardLogger):
+            logger.log_hyperparams(model.run_config, metrics={f"final/{k}": v for k, v in metrics.items()})
+        else:
+            logger.log_hyperparams(model.run_config)
     if trainer.is_global_zero:
         output = Path(cfg.paths.output_dir)
         output.mkdir(parents=True, exist_ok=True)

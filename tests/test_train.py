@@ -40,6 +40,16 @@ def test_every_model_fits_and_writes_its_run_folder(make_cfg, model):
     assert [e.step for e in events.Scalars("train/g_loss")] == [0, 1, 2]
 
 
+def test_csv_logger_alone_and_beside_tensorboard(make_cfg):
+    cfg = make_cfg("logger=csv", "trainer.max_steps=2")
+    train(cfg)
+    lines = open(os.path.join(cfg.paths.output_dir, "csv", "metrics.csv")).read().splitlines()
+    assert "train/g_loss" in lines[0] and len(lines) == 3
+    both = make_cfg("logger=[tensorboard,csv]", "trainer.max_steps=1", f"paths.output_dir={cfg.paths.output_dir}2")
+    train(both)
+    assert {"csv", "tensorboard"} <= set(os.listdir(both.paths.output_dir))
+
+
 def test_max_steps_counts_generator_steps_for_wgans(make_cfg):
     cfg = make_cfg("model=wgan_gp", "trainer.max_steps=2")
     model, datamodule, trainer = build(cfg)

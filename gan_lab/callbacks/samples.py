@@ -58,8 +58,11 @@ class SampleGrid(L.Callback):
         self.last_written: int | None = None
 
     def fixed_inputs(self, pl_module: L.LightningModule) -> tuple[Tensor, Tensor | None]:
-        """The same z (and, for conditional models, labels) at every call."""
-        return pl_module.sample_z(self.n_samples, generator=torch.Generator(pl_module.device).manual_seed(self.seed)), None
+        """The same z at every call; for conditional models one row per class with the same z per column."""
+        generator = torch.Generator(pl_module.device).manual_seed(self.seed)
+        if hasattr(pl_module, "class_grid_inputs"):
+            return pl_module.class_grid_inputs(self.nrow, generator)
+        return pl_module.sample_z(self.n_samples, generator=generator), None
 
     @rank_zero_only
     def write(self, trainer: L.Trainer, pl_module: L.LightningModule) -> Path:

@@ -1,4 +1,5 @@
 from gan_lab.models.base import GANModule
+from gan_lab.models.conditional import ConditionalGAN
 from gan_lab.models.wgan import WGAN
 
-__all__ = ["GANModule", "WGAN"]
+__all__ = ["ConditionalGAN", "GANModule", "WGAN"]

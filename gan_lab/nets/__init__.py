@@ -5,12 +5,13 @@ Every generator takes ``(latent_dim, channels, image_size, ..., norm)`` and ever
 choices (``model/net=mlp``) without touching them.
 """
 
+from gan_lab.nets.conditional import ConditionalDiscriminator, ConditionalGenerator
 from gan_lab.nets.dcgan import DCGANDiscriminator, DCGANGenerator, dcgan_shape
 from gan_lab.nets.layers import SelfAttention, maybe_sn, norm_layer
 from gan_lab.nets.mlp import MLPDiscriminator, MLPGenerator
 from gan_lab.nets.resnet import ResNetDiscriminator, ResNetGenerator
 
 __all__ = [
-    "DCGANDiscriminator", "DCGANGenerator", "MLPDiscriminator", "MLPGenerator", "ResNetDiscriminator",
+    "ConditionalDiscriminator", "ConditionalGenerator", "DCGANDiscriminator", "DCGANGenerator", "MLPDiscriminator", "MLPGenerator", "ResNetDiscriminator",
     "ResNetGenerator", "SelfAttention", "dcgan_shape", "maybe_sn", "norm_layer",
 ]

@@ -1,0 +1,133 @@
+"""Label conditioning for any generator / discriminator of gan_lab (they share their argument names).
+
+Generator:
+- ``concat`` (Mirza & Osindero 2014): G(z ⊕ onehot(y)), the net built with latent_dim + num_classes inputs.
+- ``cbn`` (conditional batch norm, de Vries et al. 2017; SNGAN-projection, BigGAN): every batch norm of the net
+  becomes a class-conditional one, with a gain and bias per class.
+
+Discriminator:
+- ``concat``: the one-hot label as extra constant input channels (1 + 10 = 11 for MNIST).
+- ``projection`` (Miyato & Koyama 2018): D(x, y) = ψ(φ(x)) + ⟨embed(y), φ(x)⟩.
+- ``acgan`` (Odena et al. 2017): no label input; an auxiliary head classifies the image (``classify``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from gan_lab.errors import ConfigError
+from gan_lab.nets.layers import maybe_sn
+
+G_CONDITIONING = ("concat", "cbn")
+D_CONDITIONING = ("concat", "projection", "acgan")
+
+
+class ConditionalBatchNorm(nn.Module):
+    """Batch norm without its own affine; the gain and bias are looked up per class.
+
+    The labels of the batch are set on the layer (``labels``) by the generator before its forward pass.
+    """
+
+    def __init__(self, norm: nn.modules.batchnorm._BatchNorm, num_classes: int):
+        super().__init__()
+        self.norm = type(norm)(norm.num_features, eps=norm.eps, momentum=norm.momentum, affine=False)
+        self.gain = nn.Embedding(num_classes, norm.num_features)
+        self.bias = nn.Embedding(num_classes, norm.num_features)
+        nn.init.ones_(self.gain.weight)
+        nn.init.zeros_(self.bias.weight)
+        self.labels: Tensor | None = None
+
+    def forward(self, x: Tensor) -> Tensor:
+        shape = (len(x), -1) + (1,) * (x.ndim - 2)
+        return self.norm(x) * self.gain(self.labels).view(shape) + self.bias(self.labels).view(shape)
+
+
+def _replace_batch_norms(module: nn.Module, num_classes: int) -> list[ConditionalBatchNorm]:
+    replaced = []
+    for name, child in module.named_children():
+        if isinstance(child, (nn.BatchNorm1d, nn.BatchNorm2d)):
+            cbn = ConditionalBatchNorm(child, num_classes)
+            setattr(module, name, cbn)
+            replaced.append(cbn)
+        else:
+            replaced += _replace_batch_norms(child, num_classes)
+    return replaced
+
+
+def check_labels(labels: Tensor, num_classes: int) -> None:
+    if labels.ndim != 1 or labels.is_floating_point():
+        raise ConfigError(f"conditional models need one integer class per image; got labels of shape "
+                          f"{tuple(labels.shape)} and dtype {labels.dtype} (attribute vectors are not classes)")
+    low, high = int(labels.min()), int(labels.max())
+    if low < 0 or high >= num_classes:
+        raise ConfigError(f"labels range over [{low}, {high}] but model.num_classes={num_classes} allows "
+                          f"[0, {num_classes - 1}]: set model.num_classes (data.num_classes) to the data's class count")
+
+
+class ConditionalGenerator(nn.Module):
+    """(z (B, latent_dim), y (B,)) -> images, around a generator factory of gan_lab's nets."""
+
+    def __init__(self, net: Callable[..., nn.Module], latent_dim: int, num_classes: int, conditioning: str = "concat"):
+        super().__init__()
+        if conditioning not in G_CONDITIONING:
+            raise ConfigError(f"unknown generator conditioning {conditioning!r}: use one of {G_CONDITIONING}")
+        self.num_classes, self.conditioning = num_classes, conditioning
+        if conditioning == "concat":
+            self.net, self.cbns = net(latent_dim=latent_dim + num_classes), []
+        else:
+            self.net = net(latent_dim=latent_dim)
+            self.cbns = _replace_batch_norms(self.net, num_classes)
+            if not self.cbns:
+                raise ConfigError("conditioning=cbn needs batch norm in the generator (generator.norm=batch)")
+
+    def forward(self, z: Tensor, y: Tensor) -> Tensor:
+        if self.conditioning == "concat":
+            return self.net(torch.cat([z, F.one_hot(y, self.num_classes).to(z.dtype)], 1))
+        for layer in self.cbns:
+            layer.labels = y
+        return self.net(z)
+
+
+class ConditionalDiscriminator(nn.Module):
+    """(x, y (B,)) -> one raw output per image, around a discriminator factory of gan_lab's nets.
+
+    The wrapped net must provide ``features`` and ``head`` (every gan_lab discriminator does).
+    """
+
+    def __init__(self, net: Callable[..., nn.Module], channels: int, image_size: int, num_classes: int,
+                 conditioning: str = "projection", spectral_norm: bool = False):
+        super().__init__()
+        if conditioning not in D_CONDITIONING:
+            raise ConfigError(f"unknown discriminator conditioning {conditioning!r}: use one of {D_CONDITIONING}")
+        self.num_classes, self.conditioning = num_classes, conditioning
+        self.net = net(channels=channels + num_classes) if conditioning == "concat" else net()
+        if conditioning != "concat":
+            with torch.no_grad():
+                width = self._pooled(self.net.features(torch.zeros(2, channels, image_size, image_size))).shape[1]
+            if conditioning == "projection":
+                self.embed = maybe_sn(nn.Embedding(num_classes, width), spectral_norm)
+            else:
+                self.classes = maybe_sn(nn.Linear(width, num_classes), spectral_norm)
+
+    @staticmethod
+    def _pooled(h: Tensor) -> Tensor:
+        return h.sum((2, 3)) if h.ndim == 4 else h
+
+    def forward(self, x: Tensor, y: Tensor) -> Tensor:
+        if self.conditioning == "concat":
+            maps = F.one_hot(y, self.num_classes).to(x.dtype)[:, :, None, None].expand(-1, -1, *x.shape[2:])
+            return self.net(torch.cat([x, maps], 1))
+        h = self.net.features(x)
+        out = self.net.head(h).flatten()
+        if self.conditioning == "projection":
+            out = out + (self.embed(y) * self._pooled(h)).sum(1)
+        return out
+
+    def classify(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """ACGAN: (adversarial output (B,), class logits (B, num_classes)) from one pass."""
+        h = self.net.features(x)
+        return self.net.head(h).flatten(), self.classes(self._pooled(h))

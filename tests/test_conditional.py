@@ -1,0 +1,103 @@
+"""Conditional GANs: label handling of every conditioning type, real fits, class grids, clear errors."""
+
+from __future__ import annotations
+
+import math
+from functools import partial
+
+import pytest
+import torch
+from PIL import Image
+
+from gan_lab.errors import ConfigError
+from gan_lab.nets import (ConditionalDiscriminator, ConditionalGenerator, DCGANDiscriminator, DCGANGenerator,
+                          MLPDiscriminator, MLPGenerator, ResNetDiscriminator, ResNetGenerator)
+from gan_lab.nets.conditional import ConditionalBatchNorm
+from gan_lab.train import build, train
+
+NETS = {
+    "mlp": (partial(MLPGenerator, latent_dim=8, channels=1, image_size=8, hidden=[32, 32]),
+            partial(MLPDiscriminator, channels=1, image_size=8, hidden=[32])),
+    "dcgan": (partial(DCGANGenerator, latent_dim=8, channels=1, image_size=8, width=8),
+              partial(DCGANDiscriminator, channels=1, image_size=8, width=8)),
+    "resnet": (partial(ResNetGenerator, latent_dim=8, channels=3, image_size=16, width=16),
+               partial(ResNetDiscriminator, channels=3, image_size=16, width=16)),
+}
+
+
+@pytest.mark.parametrize("net", list(NETS))
+@pytest.mark.parametrize("g_mode", ["concat", "cbn"])
+def test_conditional_generators_use_the_label(net, g_mode):
+    g = ConditionalGenerator(NETS[net][0], latent_dim=8, num_classes=10, conditioning=g_mode).eval()
+    if g_mode == "cbn":
+        assert g.cbns and all(isinstance(m, ConditionalBatchNorm) for m in g.cbns)
+        with torch.no_grad():
+            for m in g.cbns:
+                m.gain.weight.normal_()  # per-class gains (initialised to 1, as plain batch norm)
+    z = torch.randn(4, 8)
+    a, b = g(z, torch.tensor([0, 1, 2, 3])), g(z, torch.tensor([4, 5, 6, 7]))
+    assert a.shape == (4, *((3, 16, 16) if net == "resnet" else (1, 8, 8)))
+    assert not torch.allclose(a, b)  # same z, other class: other image
+
+
+@pytest.mark.parametrize("net", list(NETS))
+@pytest.mark.parametrize("d_mode", ["concat", "projection", "acgan"])
+def test_conditional_discriminators(net, d_mode):
+    channels, size = (3, 16) if net == "resnet" else (1, 8)
+    d = ConditionalDiscriminator(NETS[net][1], channels, size, num_classes=10, conditioning=d_mode).eval()
+    if d_mode == "concat":
+        first = next(m for m in d.net.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear)))
+        assert first.in_channels == channels + 10 if hasattr(first, "in_channels") else (
+            first.in_features == (channels + 10) * size * size)
+    x = torch.randn(4, channels, size, size)
+    out_a, out_b = d(x, torch.tensor([0, 1, 2, 3])), d(x, torch.tensor([4, 5, 6, 7]))
+    assert out_a.shape == (4,)
+    if d_mode == "acgan":
+        assert torch.equal(out_a, out_b)  # ACGAN's adversarial output does not see the label ...
+        adv, classes = d.classify(x)
+        assert torch.equal(adv, out_a) and classes.shape == (4, 10)  # ... its auxiliary head predicts it
+    else:
+        assert not torch.allclose(out_a, out_b)
+
+
+def test_projection_adds_the_inner_product_of_class_embedding_and_features():
+    d = ConditionalDiscriminator(NETS["mlp"][1], 1, 8, num_classes=3, conditioning="projection")
+    x, y = torch.randn(2, 1, 8, 8), torch.tensor([2, 0])
+    h = d.net.features(x)
+    expected = d.net.head(h).flatten() + (d.embed.weight[y] * h).sum(1)
+    torch.testing.assert_close(d(x, y), expected)
+
+
+@pytest.mark.parametrize(("g_mode", "d_mode", "extra"), [
+    ("concat", "concat", []),
+    ("cbn", "projection", []),
+    ("cbn", "acgan", []),
+    ("concat", "projection", ["model.d_loss._target_=gan_lab.losses.d_wasserstein",
+                              "model.g_loss._target_=gan_lab.losses.g_wasserstein", "+stabilizer=gp",
+                              "model.discriminator.norm=layer"]),
+    ("cbn", "projection", ["model.d_loss._target_=gan_lab.losses.d_hinge",
+                           "model.g_loss._target_=gan_lab.losses.g_hinge", "+stabilizer=spectral_norm"]),
+])
+def test_conditional_fits_with_each_conditioning_and_loss(make_cfg, g_mode, d_mode, extra):
+    cfg = make_cfg("model=cgan", f"model.g_conditioning={g_mode}", f"model.d_conditioning={d_mode}",
+                   "trainer.max_steps=2", *extra)
+    metrics = train(cfg)
+    assert metrics["train/g_steps"] == 2 and math.isfinite(metrics["train/d_loss"])
+    if d_mode == "acgan":
+        assert math.isfinite(metrics["train/d_aux_loss"]) and math.isfinite(metrics["train/g_aux_loss"])
+    grid = Image.open(f"{cfg.paths.output_dir}/samples/step_000002.png")
+    assert grid.size == (2 + 8 * (8 + 2), 2 + 10 * (8 + 2))  # one row per class, 8 columns
+
+
+def test_conditional_mlp_gan_on_the_seed_recipe(make_cfg):
+    metrics = train(make_cfg("model=cgan", "model/net=mlp", "trainer.max_steps=2"))
+    assert metrics["train/g_steps"] == 2
+
+
+def test_labels_out_of_range_and_unlabelled_data_are_clear_errors(make_cfg, cifar_folder):
+    model, datamodule, trainer = build(make_cfg("model=cgan", "model.num_classes=5", "trainer.max_steps=1"))
+    with pytest.raises(ConfigError, match=r"labels range over \[0, 9\] but model.num_classes=5"):
+        trainer.fit(model, datamodule=datamodule)
+    with pytest.raises(Exception) as err:
+        build(make_cfg("model=cgan", "data=folder", f"data.root={cifar_folder}", "data.image_size=32"))
+    assert "needs a labelled dataset" in str(err.value.__cause__ or err.value)
