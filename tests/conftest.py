@@ -66,3 +66,15 @@ def cifar_folder(tmp_path_factory) -> Path:
         for f in sorted((src / cls).iterdir())[:40]:
             shutil.copy(f, root / cls / f.name)
     return root
+
+
+@pytest.fixture(scope="session")
+def digits_classifier(tmp_path_factory):
+    from gan_lab.classifier import train_classifier
+
+    out = tmp_path_factory.mktemp("classifier") / "digits.ckpt"
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+        cfg = compose("classifier", overrides=["data=digits", "epochs=3", f"output={out}", "accelerator=cpu",
+                                               "progress_bar=false", f"paths.data_dir={out.parent}"])
+    result = train_classifier(cfg)
+    return out, result

@@ -96,8 +96,48 @@ def test_conditional_mlp_gan_on_the_seed_recipe(make_cfg):
 
 def test_labels_out_of_range_and_unlabelled_data_are_clear_errors(make_cfg, cifar_folder):
     model, datamodule, trainer = build(make_cfg("model=cgan", "model.num_classes=5", "trainer.max_steps=1"))
-    with pytest.raises(ConfigError, match=r"labels range over \[0, 9\] but model.num_classes=5"):
+    with pytest.raises(ConfigError, match=r"labels range over \[0, 9\] but the model has num_classes=5, classes 0..4: set model.num_classes"):
         trainer.fit(model, datamodule=datamodule)
     with pytest.raises(Exception) as err:
         build(make_cfg("model=cgan", "data=folder", f"data.root={cifar_folder}", "data.image_size=32"))
     assert "needs a labelled dataset" in str(err.value.__cause__ or err.value)
+
+
+def test_generate_draws_the_requested_classes_and_refuses_unknown_ones(make_cfg, tmp_path):
+    from hydra import compose, initialize_config_dir
+
+    from gan_lab.generate import generate
+    from tests.conftest import ROOT
+
+    cfg = make_cfg("model=cgan", "trainer.max_steps=1")
+    train(cfg)
+    ckpt = f"{cfg.paths.output_dir}/checkpoints/last.ckpt"
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+        gcfg = compose("generate", overrides=[f"ckpt={ckpt}", "n=4", "classes=[3,7]", "files=true",
+                                              f"out_dir={tmp_path}/gen", "truncation=0.5"])
+        grid = generate(gcfg)
+        assert Image.open(grid).size == (2 + 4 * 10, 2 + 2 * 10)  # a row per class
+        assert sorted(p.name for p in (tmp_path / "gen").glob("0*.png"))[::4] == ["00000_class3.png",
+                                                                                   "00004_class7.png"]
+        with pytest.raises(ConfigError, match=r"labels range over \[12, 12\].*classes 0..9$"):
+            generate(compose("generate", overrides=[f"ckpt={ckpt}", "classes=[12]"]))
+
+
+def test_accuracy_metric_scores_generated_images_against_their_requested_class(make_cfg, digits_classifier):
+    from hydra.utils import instantiate
+
+    from gan_lab.checkpoints import load_model
+    from gan_lab.metrics import ClassifierFeatures, FeatureNetworkError, evaluate_generator
+
+    network = ClassifierFeatures(str(digits_classifier[0]))
+    cfg = make_cfg("model=cgan", "trainer.max_steps=1")
+    train(cfg)
+    model, run, _ = load_model(f"{cfg.paths.output_dir}/checkpoints/last.ckpt")
+    results, protocol = evaluate_generator(model, instantiate(run.data), network, ["accuracy"], n_samples=50)
+    assert 0 <= results["accuracy"] <= 1 and "classes 0..9" in protocol["labels"]
+
+    plain = make_cfg("trainer.max_steps=1", f"paths.output_dir={cfg.paths.output_dir}_plain")
+    train(plain)
+    model, run, _ = load_model(f"{plain.paths.output_dir}/checkpoints/last.ckpt")
+    with pytest.raises(FeatureNetworkError, match="needs a conditional model"):
+        evaluate_generator(model, instantiate(run.data), network, ["accuracy"], n_samples=10)

@@ -112,19 +112,6 @@ def test_inception_features_are_2048_d_and_refuse_the_inception_score():
         network.logits(torch.zeros(1, 3, 32, 32))
 
 
-@pytest.fixture(scope="module")
-def digits_classifier(tmp_path_factory):
-    from tests.conftest import ROOT
-    from hydra import compose, initialize_config_dir
-
-    out = tmp_path_factory.mktemp("classifier") / "digits.ckpt"
-    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
-        cfg = compose("classifier", overrides=["data=digits", "epochs=3", f"output={out}", "accelerator=cpu",
-                                               "progress_bar=false", f"paths.data_dir={out.parent}"])
-    result = train_classifier(cfg)
-    return out, result
-
-
 def test_classifier_trains_reports_accuracy_and_gives_documented_features(digits_classifier):
     path, result = digits_classifier
     assert result["n_test"] == 359 and result["test/accuracy"] > 0.5  # 10 classes: chance is 0.1

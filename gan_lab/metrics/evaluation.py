@@ -1,7 +1,8 @@
 """One routine that scores a generator, used by ``python -m gan_lab.evaluate`` and the training callback.
 
 Images: FID / KID / IS of ``n_samples`` generated images against the first ``n_real`` images of a real split,
-in the space of a feature network; ``modes`` counts the classes (or, for 3-channel images scored by a
+in the space of a feature network; ``accuracy`` (conditional models) is the share of images the classifier
+assigns to the class they were generated for; ``modes`` counts the classes (or, for 3-channel images scored by a
 1-channel classifier, the 1,000 Stacked-MNIST digit triples) that the classifier sees in the samples.
 2-D mixtures: modes covered and the share of high-quality samples.
 Every result carries its protocol, so numbers are never reported without what they were measured on.
@@ -9,7 +10,7 @@ Every result carries its protocol, so numbers are never reported without what th
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import torch
@@ -31,9 +32,10 @@ def _mode_ids(network: nn.Module, images: Tensor) -> tuple[Tensor, int]:
     return network.logits(images).argmax(1), classifier.num_classes
 
 
-def _counting_modes(batches: Iterator[Tensor], network: nn.Module, found: list[tuple[Tensor, int]]) -> Iterator[Tensor]:
+def _tap(batches: Iterator[Tensor], see: Callable[[Tensor], None]) -> Iterator[Tensor]:
+    """The same batches, each shown to ``see`` on its way to feature extraction."""
     for images in batches:
-        found.append(_mode_ids(network, images))
+        see(images)
         yield images
 
 
@@ -48,7 +50,9 @@ def evaluate_generator(model, datamodule, network: nn.Module | None = None, metr
         "n_fake": n_samples, "truncation": truncation, "seed": seed,
     }
     generate = lambda z, y: model.generate(z, y, ema=ema)  # noqa: E731
-    fakes = fake_batches(generate, model.sample_z, n_samples, batch_size, seed, truncation)
+    num_classes = getattr(model, "num_classes", None)  # conditional: every class equally often
+    labels = torch.arange(n_samples, device=model.device) % num_classes if num_classes else None
+    fakes = fake_batches(generate, model.sample_z, n_samples, batch_size, seed, truncation, labels)
     if isinstance(datamodule, GaussianMixtureDataModule):
         points = torch.cat([f.flatten(1).cpu() for f in fakes])
         protocol.update(metric="modes covered (≥ 1/5 of the fair share within 3σ) and high-quality share (within 3σ)")
@@ -65,7 +69,13 @@ def evaluate_generator(model, datamodule, network: nn.Module | None = None, metr
                                                         device=device))
     found: list[tuple[Tensor, int]] = []
     if "modes" in metrics:
-        fakes = _counting_modes(fakes, network, found)
+        fakes = _tap(fakes, lambda images: found.append(_mode_ids(network, images)))
+    predicted: list[Tensor] = []
+    if "accuracy" in metrics:
+        if labels is None:
+            raise FeatureNetworkError("'accuracy' (generated images classified as their requested class) needs a "
+                                      "conditional model")
+        fakes = _tap(fakes, lambda images: predicted.append(_mode_ids(network, images)[0].cpu()))
     fake, fake_logits = extract(network, fakes, logits="is" in metrics, device=device)
     protocol.update(feature_network=network.name, feature_weights=getattr(network, "weights", ""),
                     real_split=split, n_real=n_real, kid_subsets=100, kid_subset_size=min(1000, n_real, n_samples),
@@ -73,4 +83,7 @@ def evaluate_generator(model, datamodule, network: nn.Module | None = None, metr
     results = image_metrics(real, fake, fake_logits, metrics, seed=seed)
     if found:
         results.update(mode_histogram_stats(torch.cat([ids.cpu() for ids, _ in found]), found[0][1]))
+    if predicted:
+        results["accuracy"] = (torch.cat(predicted) == labels.cpu()).float().mean().item()
+        protocol["labels"] = f"classes 0..{num_classes - 1} in turn, {n_samples // num_classes}+ images each"
     return results, protocol

@@ -51,7 +51,7 @@ class ConditionalGAN(GANModule):
 
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
         if not self._labels_checked:  # once: reading the labels makes the host wait for the device
-            check_labels(batch[1], self.num_classes)
+            check_labels(batch[1], self.num_classes, ": set model.num_classes (data.num_classes) to the data's count")
             self._labels_checked = True
         super().training_step(batch, batch_idx)
 

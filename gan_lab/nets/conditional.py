@@ -58,14 +58,14 @@ def _replace_batch_norms(module: nn.Module, num_classes: int) -> list[Conditiona
     return replaced
 
 
-def check_labels(labels: Tensor, num_classes: int) -> None:
+def check_labels(labels: Tensor, num_classes: int, hint: str = "") -> None:
     if labels.ndim != 1 or labels.is_floating_point():
         raise ConfigError(f"conditional models need one integer class per image; got labels of shape "
                           f"{tuple(labels.shape)} and dtype {labels.dtype} (attribute vectors are not classes)")
     low, high = int(labels.min()), int(labels.max())
     if low < 0 or high >= num_classes:
-        raise ConfigError(f"labels range over [{low}, {high}] but model.num_classes={num_classes} allows "
-                          f"[0, {num_classes - 1}]: set model.num_classes (data.num_classes) to the data's class count")
+        raise ConfigError(f"labels range over [{low}, {high}] but the model has num_classes={num_classes}, "
+                          f"classes 0..{num_classes - 1}{hint}")
 
 
 class ConditionalGenerator(nn.Module):
