@@ -61,12 +61,13 @@ def _explain_missing(name: str, root: str | Path, folder: str, files: str, downl
 
 
 def _split_by_class(labels: np.ndarray, test_per_class: int, train: bool) -> np.ndarray:
-    """Indices of a deterministic split: the last ``test_per_class`` images of each class are the test split."""
+    """Indices of a deterministic split: the last ``test_per_class`` images of each class are the test split,
+    served in a fixed shuffled order so that any first n images mix the classes (the file is sorted by class)."""
     keep = []
     for c in np.unique(labels):
         idx = np.flatnonzero(labels == c)
         keep.append(idx[-test_per_class:] if not train else idx[:-test_per_class])
-    return np.sort(np.concatenate(keep))
+    return np.random.default_rng(0).permutation(np.concatenate(keep))
 
 
 def mnist_5k(root: str, train: bool, download: bool, transform: Transform = None) -> Dataset:
