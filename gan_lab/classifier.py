@@ -5,14 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import hydra
 import lightning as L
 from hydra.utils import instantiate
 from lightning.pytorch.callbacks import RichProgressBar
 from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import DictConfig
 
-from gan_lab.cli import CONFIG_DIR, reports_user_errors
+from gan_lab.cli import hydra_command
 from gan_lab.errors import ConfigError
 from gan_lab.metrics import ClassifierModule
 
@@ -40,10 +39,7 @@ def train_classifier(cfg: DictConfig) -> dict[str, float]:
     return {"test/accuracy": accuracy, "n_test": n_test}
 
 
-@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="classifier")
-@reports_user_errors
-def main(cfg: DictConfig) -> None:
-    train_classifier(cfg)
+main = hydra_command("classifier", train_classifier)
 
 
 if __name__ == "__main__":

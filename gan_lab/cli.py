@@ -9,6 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import hydra
+
 from gan_lab.errors import GanLabError
 
 CONFIG_DIR = str(Path(__file__).resolve().parents[1] / "conf")
@@ -38,3 +40,8 @@ def reports_user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
             sys.exit(f"gan_lab: error: {reason}")
 
     return wrapper
+
+
+def hydra_command(config_name: str, fn: Callable[..., Any]) -> Callable[[], Any]:
+    """A command-line entry point: ``fn(cfg)`` on the Hydra config ``conf/<config_name>.yaml`` + the overrides."""
+    return hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name=config_name)(reports_user_errors(fn))

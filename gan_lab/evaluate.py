@@ -7,12 +7,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-import hydra
 from hydra.utils import instantiate
 from omegaconf import DictConfig, open_dict
 
 from gan_lab.checkpoints import load_model
-from gan_lab.cli import CONFIG_DIR, reports_user_errors
+from gan_lab.cli import hydra_command
 from gan_lab.data import GaussianMixtureDataModule
 from gan_lab.metrics import FeatureCache, evaluate_generator
 
@@ -51,10 +50,7 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     return results
 
 
-@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="evaluate")
-@reports_user_errors
-def main(cfg: DictConfig) -> None:
-    evaluate(cfg)
+main = hydra_command("evaluate", evaluate)
 
 
 if __name__ == "__main__":

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import hydra
 import torch
 from omegaconf import DictConfig
 from torchvision.utils import save_image
 
 from gan_lab.checkpoints import load_model
-from gan_lab.cli import CONFIG_DIR, reports_user_errors
+from gan_lab.cli import hydra_command
 from gan_lab.data import to_unit_range
 from gan_lab.errors import ConfigError
 from gan_lab.nets.conditional import check_labels
@@ -47,10 +46,7 @@ def generate(cfg: DictConfig) -> Path:
     return grid
 
 
-@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="generate")
-@reports_user_errors
-def main(cfg: DictConfig) -> None:
-    generate(cfg)
+main = hydra_command("generate", generate)
 
 
 if __name__ == "__main__":

@@ -12,14 +12,13 @@ import logging
 import warnings
 from pathlib import Path
 
-import hydra
 import lightning as L
 from hydra.utils import instantiate
 from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import DictConfig, OmegaConf
 
 from gan_lab.checkpoints import load_checkpoint
-from gan_lab.cli import CONFIG_DIR, reports_user_errors
+from gan_lab.cli import hydra_command
 from gan_lab.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -78,9 +77,8 @@ def summary(cfg: DictConfig, trainer: L.Trainer, model: L.LightningModule) -> st
     return "\n".join(lines)
 
 
-@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="train")
-@reports_user_errors
-def main(cfg: DictConfig) -> float | None:
+def train_and_report(cfg: DictConfig) -> float | None:
+    """Train; return the value of ``optimized_metric`` (for Optuna and other sweepers) when one is set."""
     metrics = train(cfg)
     metric = cfg.get("optimized_metric")
     if metric is None:
@@ -88,3 +86,6 @@ def main(cfg: DictConfig) -> float | None:
     if metric not in metrics:
         raise ConfigError(f"optimized_metric {metric!r} was not logged; logged: {sorted(metrics)}")
     return metrics[metric]
+
+
+main = hydra_command("train", train_and_report)

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import sys
 
-import hydra
-
-from gan_lab.cli import CONFIG_DIR, reports_user_errors
+from gan_lab.cli import hydra_command
 from gan_lab.latent import tools
 
 COMMANDS = {"interpolate": tools.interpolate, "progress": tools.progress, "encoder": tools.train_encoder,
@@ -22,9 +20,7 @@ def main() -> None:
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
         sys.exit(f"usage: python -m gan_lab.latent {{{','.join(COMMANDS)}}} [key=value ...]")
     command = sys.argv.pop(1)
-    run = hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name=f"latent/{command}")(
-        reports_user_errors(COMMANDS[command]))
-    run()
+    hydra_command(f"latent/{command}", COMMANDS[command])()
 
 
 if __name__ == "__main__":
