@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import RESULTS, config, markdown, rss_mib  # noqa: E402
 
 from gan_lab import losses  # noqa: E402
+from gan_lab.data import to_tanh_range  # noqa: E402
 
 MODELS = {  # name: (config overrides)
     "DCGAN 28×28×1": ["model=dcgan", "data=mnist_5k"],
@@ -98,7 +99,7 @@ def time_plain(overrides, batch, steps, warmup, args, sync) -> float:
             start = time.perf_counter()
         if position + per_step > len(order):
             order, position = torch.randperm(len(images), device=device), 0
-        reals = images[order[position: position + per_step]].float().div_(127.5).sub_(1.0).chunk(n_critic)
+        reals = to_tanh_range(images[order[position: position + per_step]]).chunk(n_critic)
         position += per_step
         for i, real in enumerate(reals):
             z = torch.randn(batch, latent, device=device, generator=g_gen)

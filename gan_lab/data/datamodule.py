@@ -117,6 +117,11 @@ def ordered_loader(dataset: Dataset, batch_size: int, num_workers: int = 0) -> D
                       collate_fn=_as_batch if in_memory else None)
 
 
+def to_tanh_range(images: Tensor) -> Tensor:
+    """uint8 images in [0, 255] -> float images in [-1, 1], the generator's tanh range."""
+    return images.float().div_(127.5).sub_(1.0)
+
+
 def to_unit_range(images: Tensor) -> Tensor:
     """Images in [-1, 1] -> [0, 1], for saving and for feature networks."""
     return images.add(1).div_(2).clamp_(0, 1)
@@ -199,4 +204,4 @@ class ImageDataModule(L.LightningDataModule):
 
     def on_after_batch_transfer(self, batch: tuple[Tensor, Tensor], dataloader_idx: int) -> tuple[Tensor, Tensor]:
         images, labels = batch
-        return images.float().div_(127.5).sub_(1.0), labels  # uint8 -> [-1, 1], on the device
+        return to_tanh_range(images), labels  # on the device

@@ -19,7 +19,7 @@ from PIL import Image
 from torchvision.utils import make_grid, save_image
 
 from gan_lab.checkpoints import load_model
-from gan_lab.data import to_unit_range
+from gan_lab.data import to_tanh_range, to_unit_range
 from gan_lab.data.datamodule import InMemoryImages
 from gan_lab.errors import CheckpointError, ConfigError
 from gan_lab.latent.encoder import EncoderModule
@@ -149,7 +149,7 @@ def _encode_where(encoder: EncoderModule, dataset: InMemoryImages, mask: torch.T
     idx = mask.nonzero().flatten()[:n]
     if len(idx) == 0:
         raise ConfigError("no images with that label/attribute in the training split")
-    images = dataset.images[idx.to(dataset.images.device)].float().div(127.5).sub(1).to(encoder.device)
+    images = to_tanh_range(dataset.images[idx.to(dataset.images.device)]).to(encoder.device)
     return torch.cat([encoder.encoder(part) for part in images.split(250)])
 
 

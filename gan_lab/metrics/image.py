@@ -83,7 +83,7 @@ def extract(network: nn.Module, batches: Iterable[Tensor], logits: bool = False,
 
 def real_batches(dataset, n: int, batch_size: int) -> Iterator[Tensor]:
     """The first ``n`` images of a split, in [-1, 1], in batches (a fixed, reproducible reference set)."""
-    from gan_lab.data.datamodule import InMemoryImages
+    from gan_lab.data.datamodule import InMemoryImages, to_tanh_range
 
     if n > len(dataset):
         raise FeatureNetworkError(f"asked for {n} real images but the split holds only {len(dataset)}")
@@ -93,7 +93,7 @@ def real_batches(dataset, n: int, batch_size: int) -> Iterator[Tensor]:
             images = dataset.images[start:stop]
         else:
             images = torch.stack([dataset[i][0] for i in range(start, stop)])
-        yield images.float().div(127.5).sub(1) if images.dtype == torch.uint8 else images
+        yield to_tanh_range(images) if images.dtype == torch.uint8 else images
 
 
 def fake_batches(generate: Callable[[Tensor, Tensor | None], Tensor], sample_z: Callable[..., Tensor], n: int,

@@ -17,7 +17,7 @@ Steps: Lightning's ``global_step`` counts optimiser steps (n_critic + 1 per trai
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -31,6 +31,17 @@ from gan_lab import losses
 from gan_lab.errors import ConfigError, NonFiniteLossError
 
 OptimizerFactory = Callable[..., Optimizer]
+
+
+@contextmanager
+def eval_mode(module: nn.Module) -> Iterator[nn.Module]:
+    """``module`` in eval mode for the block, then back in the mode it was in."""
+    was_training = module.training
+    module.eval()
+    try:
+        yield module
+    finally:
+        module.train(was_training)
 
 
 class GANModule(L.LightningModule):
@@ -163,9 +174,10 @@ class GANModule(L.LightningModule):
         adversarial = self.d_loss(real_out, fake_out)
         loss = adversarial
         logs = {"d_loss": adversarial, "wasserstein": real_out.detach().mean() - fake_out.detach().mean()}
-        shown = (torch.sigmoid(real_out.detach()), torch.sigmoid(fake_out.detach())) if self.d_probability else (
-            real_out.detach(), fake_out.detach())
-        logs["D(x)"], logs["D(G(z))"] = shown[0].mean(), shown[1].mean()
+        real_shown, fake_shown = real_out.detach(), fake_out.detach()
+        if self.d_probability:
+            real_shown, fake_shown = real_shown.sigmoid(), fake_shown.sigmoid()
+        logs["D(x)"], logs["D(G(z))"] = real_shown.mean(), fake_shown.mean()
         if self.gradient_penalty is not None:
             x_hat = losses.random_interpolates(real, fake, self.noise)
             gp = self.gradient_penalty(self.critic(x_hat, labels), x_hat)
@@ -226,21 +238,12 @@ class GANModule(L.LightningModule):
         """The generator used for samples and evaluation: the EMA copy when enabled."""
         return self.generator_ema.module if self.generator_ema is not None else self.generator
 
-    @contextmanager
-    def _eval_mode(self, module: nn.Module):
-        was_training = module.training
-        module.eval()
-        try:
-            yield module
-        finally:
-            module.train(was_training)
-
     @torch.no_grad()
     def generate(self, z: Tensor, labels: Tensor | None = None, ema: bool = True) -> Tensor:
         """Images in [-1, 1] from the EMA generator (when kept and ``ema``) or G, in eval mode (batch norm uses
         running statistics)."""
         generator = self.sampler if ema else self.generator
-        with self._eval_mode(generator):
+        with eval_mode(generator):
             return self.fake_images(generator, z.to(self.device), labels)
 
     # --- Lightning plumbing ------------------------------------------------------------------------------
