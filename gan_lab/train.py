@@ -8,7 +8,6 @@ optimises (``optimized_metric``).
 from __future__ import annotations
 
 import json
-import logging
 import warnings
 from pathlib import Path
 
@@ -21,7 +20,6 @@ from gan_lab.checkpoints import load_checkpoint
 from gan_lab.cli import hydra_command
 from gan_lab.errors import ConfigError
 
-log = logging.getLogger(__name__)
 # gan_lab checkpoints hold the state after the step that was just evaluated: that is the intent, not a risk.
 warnings.filterwarnings("ignore", message="Using ModelCheckpoint with manual optimization")
 
@@ -70,7 +68,8 @@ def summary(cfg: DictConfig, trainer: L.Trainer, model: L.LightningModule) -> st
     if ckpt is not None and ckpt.last_model_path:
         lines.append(f"  checkpoint:  {ckpt.last_model_path}   (resume: ckpt_path=<it>)")
     for logger in trainer.loggers:
-        lines.append(f"  {type(logger).__name__}: {logger.log_dir}   (tensorboard --logdir {run})")
+        hint = f"   (tensorboard --logdir {run})" if isinstance(logger, TensorBoardLogger) else ""
+        lines.append(f"  {type(logger).__name__}: {logger.log_dir}{hint}")
     samples = run / "samples"
     if samples.is_dir():
         lines.append(f"  samples:     {samples}")
