@@ -144,6 +144,15 @@ def main() -> None:
     args = parser.parse_args()
     cuda = args.device == "cuda"
     sync = torch.cuda.synchronize if cuda else (lambda: None)
+    mem = "peak GPU MiB" if cuda else "RSS MiB"
+    title = (f"Generator steps/s — {args.device}, {args.precision}" + (", channels-last" if args.channels_last else "")
+             + (", torch.compile" if args.compile else ""))
+    notes = (f"Median of {args.rounds} interleaved rounds of {args.steps} generator steps after {args.warmup} warm-up "
+             "steps; gan_lab = Trainer.fit with its per-step logging (no progress bar, checkpoints or sample grids); "
+             "plain = the same nets, losses, optimisers and in-memory batches in a hand-written loop.")
+    suffix = "_channels_last" * args.channels_last + "_compile" * args.compile
+    out = RESULTS / f"throughput_{args.device}_{args.precision}{suffix}.md"
+    RESULTS.mkdir(parents=True, exist_ok=True)
     rows = []
     for name in args.models:
         for batch in args.batch:
@@ -160,20 +169,10 @@ def main() -> None:
             rows.append([name, batch, lab, plain, lab / plain, memory["gan_lab"], memory["plain"]])
             print(f"{name} batch {batch}: gan_lab {lab:.2f} G-steps/s, plain {plain:.2f}, ratio {lab / plain:.3f}",
                   flush=True)
-    mem = "peak GPU MiB" if cuda else "RSS MiB"
-    table = markdown(
-        f"Generator steps/s — {args.device}, {args.precision}"
-        + (", channels-last" if args.channels_last else "") + (", torch.compile" if args.compile else ""),
-        ["model", "batch", "gan_lab", "plain loop", "ratio", f"gan_lab {mem}", f"plain {mem}"], rows,
-        f"Median of {args.rounds} interleaved rounds of {args.steps} generator steps after {args.warmup} warm-up steps; "
-        "gan_lab = Trainer.fit with its per-step logging (no progress bar, checkpoints or sample grids); "
-        "plain = the same nets, losses, optimisers and in-memory batches in a hand-written loop.",
-    )
+            table = markdown(title, ["model", "batch", "gan_lab", "plain loop", "ratio", f"gan_lab {mem}",
+                                     f"plain {mem}"], rows, notes)
+            out.write_text(table)  # after every row: an interrupted run keeps what it measured
     print("\n" + table)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    suffix = "_channels_last" * args.channels_last + "_compile" * args.compile
-    (RESULTS / f"throughput_{args.device}_{args.precision}{suffix}.md").write_text(table)
-
 
 if __name__ == "__main__":
     main()
