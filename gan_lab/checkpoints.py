@@ -30,15 +30,11 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     return ckpt
 
 
-def checkpoint_config(ckpt: dict[str, Any]) -> DictConfig:
-    return OmegaConf.create(ckpt["gan_lab_config"])
-
-
 def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[GANModule, DictConfig, int]:
     """The trained module (weights loaded, eval mode), the config of the run that wrote ``path``, and the
     number of generator steps it had taken."""
     ckpt = load_checkpoint(path)
-    cfg = checkpoint_config(ckpt)
+    cfg = OmegaConf.create(ckpt["gan_lab_config"])
     model = instantiate(cfg.model)
     model.load_state_dict(ckpt["state_dict"])
     model.run_config = ckpt["gan_lab_config"]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import Tensor
 
@@ -42,7 +40,3 @@ def stacked_mnist_modes(classifier_logits, images: Tensor) -> Tensor:
     digits = [classifier_logits(images[:, c: c + 1]).argmax(1) for c in range(3)]
     return 100 * digits[0] + 10 * digits[1] + digits[2]
 
-
-def uniform_kl_upper_bound(num_modes: int) -> float:
-    """KL to uniform when everything falls in one mode: log K (for reading the KL numbers)."""
-    return math.log(num_modes)
