@@ -60,6 +60,14 @@ def test_conditional_discriminators(net, d_mode):
         assert not torch.allclose(out_a, out_b)
 
 
+def test_projection_starts_at_the_scale_of_the_adversarial_head():
+    d = ConditionalDiscriminator(NETS["dcgan"][1], 1, 8, num_classes=10, conditioning="projection").eval()
+    x, y = torch.randn(64, 1, 8, 8), torch.arange(64) % 10
+    h = d.net.features(x)
+    adversarial, projection = d.net.head(h).flatten(), (d.embed(y) * h.sum((2, 3))).sum(1)
+    assert projection.std() < 5 * adversarial.std()  # the default N(0, 1) embedding is ~50× larger
+
+
 def test_projection_adds_the_inner_product_of_class_embedding_and_features():
     d = ConditionalDiscriminator(NETS["mlp"][1], 1, 8, num_classes=3, conditioning="projection")
     x, y = torch.randn(2, 1, 8, 8), torch.tensor([2, 0])

@@ -109,7 +109,11 @@ class ConditionalDiscriminator(nn.Module):
             with torch.no_grad():
                 width = self._pooled(self.net.features(torch.zeros(2, channels, image_size, image_size))).shape[1]
             if conditioning == "projection":
-                self.embed = maybe_sn(nn.Embedding(num_classes, width), spectral_norm)
+                embed = nn.Embedding(num_classes, width)
+                # at the scale of the heads' N(0, 0.02) init: with Embedding's N(0, 1) the projection term starts ~50×
+                # larger than the adversarial output, and the critic saturates on the label alone
+                nn.init.normal_(embed.weight, 0.0, 0.02)
+                self.embed = maybe_sn(embed, spectral_norm)
             else:
                 self.classes = maybe_sn(nn.Linear(width, num_classes), spectral_norm)
 
