@@ -26,9 +26,9 @@ train:  ## train with Hydra overrides, e.g. make train ARGS="model=wgan_gp train
 tensorboard:  ## open TensorBoard on every run in outputs/
 	$(BIN)/tensorboard --logdir outputs
 
-bench:  ## CPU benchmarks, tables to benchmarks/results/
-	$(BIN)/python benchmarks/throughput.py
-	$(BIN)/python benchmarks/data_path.py
+bench:  ## CPU benchmarks (about 8 min on 2 cores), tables to benchmarks/results/
+	$(BIN)/python benchmarks/throughput.py --steps 10 --warmup 2 --rounds 2
+	$(BIN)/python benchmarks/data_path.py --images 10000
 
 clean:  ## remove run outputs and caches (keeps .venv)
 	rm -rf outputs multirun .pytest_cache
