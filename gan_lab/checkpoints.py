@@ -7,7 +7,7 @@ from typing import Any
 
 import torch
 from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 from gan_lab.errors import CheckpointError
 from gan_lab.models import GANModule
@@ -39,3 +39,13 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[GA
     model.load_state_dict(ckpt["state_dict"])
     model.run_config = ckpt["gan_lab_config"]
     return model.to(device).eval(), cfg, ckpt["global_step"] // (model.n_critic + 1)
+
+
+def load_run(path: str | Path, device: str | torch.device = "cpu", data_root: str | None = None):
+    """(model, the run's datamodule, generator steps) of a checkpoint; ``data_root`` says where the run's real
+    data lives now, when it has moved since training."""
+    model, cfg, g_steps = load_model(path, device)
+    if data_root:
+        with open_dict(cfg):
+            cfg.data.root = data_root
+    return model, instantiate(cfg.data), g_steps

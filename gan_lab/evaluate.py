@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from hydra.utils import instantiate
-from omegaconf import DictConfig, open_dict
+from omegaconf import DictConfig
 
-from gan_lab.checkpoints import load_model
+from gan_lab.checkpoints import load_run
 from gan_lab.cli import hydra_command
 from gan_lab.data import GaussianMixtureDataModule
 from gan_lab.metrics import FeatureCache, evaluate_generator
@@ -26,11 +26,7 @@ def markdown_table(results: dict[str, float], protocol: dict[str, Any]) -> str:
 
 def evaluate(cfg: DictConfig) -> dict[str, float]:
     """Score the checkpoint ``cfg.ckpt``; writes ``eval_<features>.json`` / ``.md`` and returns the results."""
-    model, run, g_steps = load_model(cfg.ckpt, cfg.device)
-    if cfg.data_root:
-        with open_dict(run):
-            run.data.root = cfg.data_root
-    datamodule = instantiate(run.data)
+    model, datamodule, g_steps = load_run(cfg.ckpt, cfg.device, cfg.data_root)
     toy = isinstance(datamodule, GaussianMixtureDataModule)
     network = None if toy else instantiate(cfg.features)
     results, protocol = evaluate_generator(

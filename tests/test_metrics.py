@@ -11,7 +11,6 @@ import pytest
 import scipy.linalg
 import torch
 
-from gan_lab.classifier import train_classifier
 from gan_lab.evaluate import evaluate
 from gan_lab.metrics import (ClassifierFeatures, FeatureCache, FeatureNetworkError, InceptionFeatures, image_metrics,
                              mode_coverage, mode_histogram_stats)
@@ -147,7 +146,7 @@ def test_training_logs_fid_and_keeps_the_best_fid_checkpoint(make_cfg, digits_cl
     cfg = make_cfg("callbacks=fid", "features=classifier", f"features.checkpoint={digits_classifier[0]}",
                    "callbacks.evaluation.every_n_steps=2", "callbacks.evaluation.n_samples=64", "trainer.max_steps=4",
                    *[o for o in ("callbacks.progress_bar=null", "callbacks.model_summary=null")],
-                   f"optimized_metric=val/fid")
+                   "optimized_metric=val/fid")
     metrics = train(cfg)
     assert math.isfinite(metrics["val/fid"]) and "val/kid" in metrics
     best = list((tmp_path / "run" / "checkpoints").glob("best-fid-*.ckpt"))

@@ -4,7 +4,6 @@ switches change what they claim to."""
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import pytest
 import torch

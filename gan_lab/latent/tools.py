@@ -11,14 +11,13 @@ from typing import Any
 import lightning as L
 import torch
 import torch.nn.functional as F
-from hydra.utils import instantiate
 from lightning.pytorch.callbacks import RichProgressBar
 from lightning.pytorch.loggers import TensorBoardLogger
-from omegaconf import DictConfig, open_dict
+from omegaconf import DictConfig
 from PIL import Image
 from torchvision.utils import make_grid, save_image
 
-from gan_lab.checkpoints import load_model
+from gan_lab.checkpoints import load_model, load_run
 from gan_lab.data import to_tanh_range, to_unit_range
 from gan_lab.data.datamodule import InMemoryImages
 from gan_lab.errors import CheckpointError, ConfigError
@@ -29,13 +28,10 @@ from gan_lab.metrics import load_classifier, real_batches
 
 def _load(cfg: DictConfig):
     """(model, datamodule of its run, generator steps, output folder) of ``cfg.ckpt``."""
-    model, run, g_steps = load_model(cfg.ckpt, cfg.get("device", "cpu"))
-    if cfg.get("data_root"):
-        with open_dict(run):
-            run.data.root = cfg.data_root
+    model, datamodule, g_steps = load_run(cfg.ckpt, cfg.get("device", "cpu"), cfg.get("data_root"))
     out = Path(cfg.out_dir) if cfg.get("out_dir") else Path(cfg.ckpt).resolve().parent.parent / "latent"
     out.mkdir(parents=True, exist_ok=True)
-    return model, instantiate(run.data), g_steps, out
+    return model, datamodule, g_steps, out
 
 
 def _unconditional(model, command: str) -> None:
