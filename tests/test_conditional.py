@@ -40,6 +40,29 @@ def test_conditional_generators_use_the_label(net, g_mode):
     assert not torch.allclose(a, b)  # same z, other class: other image
 
 
+@pytest.mark.parametrize("g_mode", ["concat", "cbn"])
+def test_class_weights_blend_classes_and_one_hot_weights_equal_class_indices(g_mode):
+    g = ConditionalGenerator(NETS["dcgan"][0], latent_dim=8, num_classes=10, conditioning=g_mode).eval()
+    with torch.no_grad():
+        for m in g.cbns:
+            m.gain.weight.normal_(), m.bias.weight.normal_()
+    z, y = torch.randn(3, 8), torch.tensor([2, 5, 9])
+    torch.testing.assert_close(g(z, torch.nn.functional.one_hot(y, 10).float()), g(z, y))
+    halfway = torch.zeros(3, 10)
+    halfway[:, 2] = halfway[:, 5] = 0.5
+    mixed = g(z, halfway)
+    assert not torch.allclose(mixed, g(z, torch.tensor([2, 2, 2]))) and not torch.allclose(mixed, g(z, y))
+    if g_mode == "cbn":  # the layer's gain and bias are the mean of the two classes'
+        layer = g.cbns[0]
+        x = torch.randn(3, layer.norm.num_features, 4, 4)
+        layer.labels = halfway
+        gain = (layer.gain.weight[2] + layer.gain.weight[5]) / 2
+        bias = (layer.bias.weight[2] + layer.bias.weight[5]) / 2
+        torch.testing.assert_close(layer(x), layer.norm(x) * gain[:, None, None] + bias[:, None, None])
+    with pytest.raises(ConfigError, match=r"shape \(batch, num_classes\) = \(3, 10\); got \(3, 4\)"):
+        g(z, torch.rand(3, 4))
+
+
 @pytest.mark.parametrize("net", list(NETS))
 @pytest.mark.parametrize("d_mode", ["concat", "projection", "acgan"])
 def test_conditional_discriminators(net, d_mode):

@@ -10,6 +10,7 @@ import torch
 from hydra import compose, initialize_config_dir
 from PIL import Image
 
+from gan_lab.errors import ConfigError
 from gan_lab.latent import latent_path, lerp, slerp
 from gan_lab.latent import tools
 from gan_lab.train import train
@@ -66,22 +67,67 @@ def test_interpolate_writes_a_strip_per_walk_and_a_gif(trained):
     assert Image.open(gif).n_frames == 2  # the step-0 and final grids
 
 
-def test_encoder_fits_reports_and_arithmetic_with_a_zero_vector_changes_nothing(trained, digits_classifier):
+@pytest.fixture(scope="module")
+def encoder(trained):
     ckpt, run, tmp = trained
     report = tools.train_encoder(latent_cfg("encoder", f"ckpt={ckpt}", "max_epochs=1", "n_eval=100",
                                             "progress_bar=false", f"out_dir={tmp}/enc"))
-    assert (tmp / "enc" / "encoder.ckpt").is_file() and (tmp / "enc" / "tensorboard").is_dir()
-    assert report["n_images"] == 100 and report["encoded_mse"] > 0 and report["random_z_mse"] > 0
-    assert json.loads((tmp / "enc" / "report.json").read_text())["split"] == "test"
+    return tmp / "enc" / "encoder.ckpt", report
 
-    common = [f"ckpt={ckpt}", f"encoder={tmp}/enc/encoder.ckpt", "source=3", "target=8", "n=4", "n_vector=50",
+
+def test_encoder_fits_and_reports_held_out_error(encoder):
+    path, report = encoder
+    assert path.is_file() and (path.parent / "tensorboard").is_dir()
+    assert report["n_images"] == 100 and report["encoded_mse"] > 0 and report["random_z_mse"] > 0
+    assert json.loads((path.parent / "report.json").read_text())["split"] == "test"
+
+
+def grid_pixels(path, rows: int, columns: int, cell: int = 30) -> torch.Tensor:
+    return torch.tensor(list(Image.open(path).convert("L").getdata())).view(2 + rows * cell, 2 + columns * cell)
+
+
+def test_arithmetic_with_a_zero_vector_changes_nothing(trained, encoder, digits_classifier):
+    ckpt, _, tmp = trained
+    common = [f"ckpt={ckpt}", f"encoder={encoder[0]}", "source=3", "target=8", "n=4", "n_vector=50",
               f"out_dir={tmp}/arith"]
     result = tools.arithmetic(latent_cfg("arithmetic", *common, "strengths=[0.0,0.0,1.0]"))
-    image = torch.tensor(list(Image.open(result["grid"]).convert("L").getdata())).view(2 + 4 * 30, 2 + 3 * 30)
+    image = grid_pixels(result["grid"], 4, 3)
     first, second = image[:, 2:30], image[:, 32:60]
     assert torch.equal(first, second)  # k = 0: the edited image is the unedited one
     scored = tools.arithmetic(latent_cfg("arithmetic", *common, f"classifier={digits_classifier[0]}"))
     assert 0 <= scored["success_rate"] <= 1
+
+
+def test_arithmetic_from_a_csv_of_files_equals_the_same_images_by_label(trained, encoder, tmp_path):
+    from gan_lab.checkpoints import load_run
+
+    ckpt, _, tmp = trained
+    train_split = load_run(ckpt)[1].split(train=True)
+    eights, threes = [(train_split.labels == c).nonzero().flatten()[:12].tolist() for c in (8, 3)]
+    (tmp_path / "images").mkdir()
+    rows = ["file,is_eight,unused"]
+    for i in sorted(eights + threes):  # interleaved, but each group in the split's order
+        Image.fromarray(train_split.images[i, 0].numpy()).save(tmp_path / "images" / f"{i}.png")
+        rows.append(f"{i}.png,{1 if i in eights else -1},0")
+    (tmp_path / "attributes.csv").write_text("\n".join(rows) + "\n")
+    common = [f"ckpt={ckpt}", f"encoder={encoder[0]}", "n=4", "n_vector=12", f"out_dir={tmp_path}/out"]
+    by_label = tools.arithmetic(latent_cfg("arithmetic", *common, "source=3", "target=8"))
+    by_csv = tools.arithmetic(latent_cfg("arithmetic", *common, f"attributes={tmp_path}/attributes.csv",
+                                         f"images={tmp_path}/images", "attribute=is_eight"))
+    assert by_csv["vector_norm"] == pytest.approx(by_label["vector_norm"], rel=1e-6)
+    assert torch.equal(grid_pixels(by_csv["grid"], 4, 5), grid_pixels(by_label["grid"], 4, 5))
+
+    with pytest.raises(ConfigError, match="no attribute 'glasses' in .*valid: is_eight, unused"):
+        tools.arithmetic(latent_cfg("arithmetic", *common, f"attributes={tmp_path}/attributes.csv",
+                                    f"images={tmp_path}/images", "attribute=glasses"))
+    with pytest.raises(ConfigError, match="found 0 with and 24 without"):
+        tools.arithmetic(latent_cfg("arithmetic", *common, f"attributes={tmp_path}/attributes.csv",
+                                    f"images={tmp_path}/images", "attribute=unused"))
+    with pytest.raises(ConfigError, match=r"12 image\(s\) named in the attribute file are missing"):
+        tools.arithmetic(latent_cfg("arithmetic", *common, f"attributes={tmp_path}/attributes.csv",
+                                    "attribute=is_eight"))
+    with pytest.raises(ConfigError, match="needs multi-attribute labels"):  # digits have class labels only
+        tools.arithmetic(latent_cfg("arithmetic", *common, "attribute=1"))
 
 
 def test_discriminator_features_have_the_documented_shape_and_a_probe(trained):
@@ -91,3 +137,50 @@ def test_discriminator_features_have_the_documented_shape_and_a_probe(trained):
     assert results["feature_dim"] == 16 * 2 * 7 * 7  # DCGAN critic body at 28×28: (2·width, 7, 7)
     assert 0.1 <= results["discriminator_test_accuracy"] <= 1 and 0.1 <= results["pixels_test_accuracy"] <= 1
     assert math.isclose(json.loads((tmp / "feat" / "features_probe.json").read_text())["n_train"], 200)
+
+
+def test_interpolate_between_classes_of_a_conditional_model(tmp_path):
+    from tests.conftest import compose_config
+
+    from gan_lab.checkpoints import load_model
+
+    cfg = compose_config(tmp_path, "model=cgan", "trainer.max_steps=2")  # concat: classes differ from the start
+    train(cfg)
+    ckpt = f"{cfg.paths.output_dir}/checkpoints/last.ckpt"
+    path = tools.interpolate(latent_cfg("interpolate", f"ckpt={ckpt}", "classes=[3,8,1]", "walks=2", "steps=5",
+                                        f"out_dir={tmp_path}/interp"))
+    grid = torch.tensor(list(Image.open(path).convert("L").getdata())).view(2 + 2 * 10, 2 + 9 * 10)
+    cells = [grid[2 + 10 * r: 10 * (r + 1), 2 + 10 * c: 10 * (c + 1)] for r in range(2) for c in range(9)]
+    model = load_model(ckpt)[0]
+    for row in range(2):  # the walk's class points are that row's fixed z drawn as the plain classes
+        z = model.sample_z(1, generator=torch.Generator().manual_seed(1000 * row)).repeat(3, 1)
+        ends = tools.to_unit_range(model.generate(z, torch.tensor([3, 8, 1]))).mul(255).add(0.5).clamp(0, 255).byte()
+        for column, end in zip((0, 4, 8), ends):
+            assert torch.equal(cells[9 * row + column], end[0].long())
+    assert not torch.equal(cells[2], cells[0]) and not torch.equal(cells[2], cells[4])  # halfway: a blend
+
+    with pytest.raises(ConfigError, match="one seed per class: got 3 seeds for 2 classes"):
+        tools.interpolate(latent_cfg("interpolate", f"ckpt={ckpt}", "classes=[3,8]", "seeds=[1,2,3]"))
+    with pytest.raises(ConfigError, match=r"labels range over \[3, 12\]"):
+        tools.interpolate(latent_cfg("interpolate", f"ckpt={ckpt}", "classes=[3,12]"))
+
+
+def test_class_interpolation_needs_a_conditional_model(trained):
+    with pytest.raises(ConfigError, match="this checkpoint is unconditional"):
+        tools.interpolate(latent_cfg("interpolate", f"ckpt={trained[0]}", "classes=[3,8]"))
+
+
+def test_attributes_of_a_streaming_dataset_are_read_by_name_without_decoding_images():
+    class CelebALike(torch.utils.data.Dataset):  # torchvision's CelebA: ``attr`` (N, 40) in {0, 1}, ``attr_names``
+        attr = torch.tensor([[1, 0], [0, 1], [1, 1]])
+        attr_names = ["Eyeglasses", "Smiling"]
+
+        def __getitem__(self, i):
+            raise AssertionError("labels must not decode images")
+
+    values, names = tools._labels_of(CelebALike())
+    with_attr, without = tools._split_by_attribute(values, "Smiling", names, "CelebA")
+    assert with_attr.tolist() == [False, True, True] and without.tolist() == [True, False, False]
+    assert tools._split_by_attribute(values, 0, names, "CelebA")[0].tolist() == [True, False, True]
+    with pytest.raises(ConfigError, match="no attribute 'Bald' in CelebA; valid: Eyeglasses, Smiling"):
+        tools._split_by_attribute(values, "Bald", names, "CelebA")

@@ -3,8 +3,11 @@ or measured, so tests and scripts can call them directly."""
 
 from __future__ import annotations
 
+import csv
 import json
 import math
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -15,15 +18,18 @@ from lightning.pytorch.callbacks import RichProgressBar
 from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import DictConfig
 from PIL import Image
+from torch import Tensor
+from torchvision.io import ImageReadMode, decode_image
 from torchvision.utils import make_grid, save_image
 
 from gan_lab.checkpoints import load_model, load_run
 from gan_lab.data import to_tanh_range, to_unit_range
-from gan_lab.data.datamodule import InMemoryImages
+from gan_lab.data.datamodule import FitImage, InMemoryImages
 from gan_lab.errors import CheckpointError, ConfigError
 from gan_lab.latent.encoder import EncoderModule
 from gan_lab.latent.ops import latent_path
 from gan_lab.metrics import load_classifier, real_batches
+from gan_lab.nets.conditional import check_labels
 
 
 def _load(cfg: DictConfig):
@@ -48,11 +54,25 @@ def _save_gif(frames: list[torch.Tensor], path: Path, duration_ms: int) -> None:
 
 
 def interpolate(cfg: DictConfig) -> Path:
-    """One row per walk through the latent points; optionally a GIF along the walk."""
+    """One row per walk through the latent points; optionally a GIF along the walk.
+
+    Conditional models can also walk between classes (``classes=[a, b, ...]``): the class weights go linearly from
+    one class's one-hot to the next, with each row's z fixed (or walking through ``seeds`` alongside, one per class).
+    """
     model, _, g_steps, out = _load(cfg)
-    seeds = list(cfg.seeds) if cfg.seeds else list(range(cfg.points))
-    if len(seeds) < 2:
-        raise ConfigError("interpolation needs at least two points (seeds=[a,b,...] or points ≥ 2)")
+    classes = list(cfg.classes) if cfg.get("classes") else None
+    conditional = hasattr(model, "num_classes")
+    if classes is not None:
+        if not conditional:
+            raise ConfigError("classes=[...] interpolates between the classes of a conditional model; this "
+                              "checkpoint is unconditional: walk between seeds instead")
+        check_labels(torch.tensor(classes), model.num_classes, hint=" (classes=[...])")
+    seeds = list(cfg.seeds) if cfg.seeds else [0] * len(classes) if classes else list(range(cfg.points))
+    if max(len(seeds), len(classes or [])) < 2:
+        raise ConfigError("interpolation needs at least two points (seeds=[a,b,...], points ≥ 2 or classes=[a,b,...])")
+    if classes is not None and len(seeds) != len(classes):
+        raise ConfigError(f"walking z and classes together needs one seed per class: got {len(seeds)} seeds for "
+                          f"{len(classes)} classes")
     paths = []
     for row in range(cfg.walks):
         points = torch.cat([model.sample_z(1, cfg.truncation, torch.Generator(model.device).manual_seed(s + 1000 * row))
@@ -61,17 +81,22 @@ def interpolate(cfg: DictConfig) -> Path:
     length = len(paths[0])
     z = torch.cat(paths)
     labels = None
-    if hasattr(model, "num_classes"):
+    if classes is not None:  # class weights: linear between one-hots (the same walk on every row)
+        one_hots = F.one_hot(torch.tensor(classes), model.num_classes).float()
+        labels = latent_path(one_hots, cfg.steps, "lerp").repeat(cfg.walks, 1).to(model.device)
+    elif conditional:
         rows = torch.full((cfg.walks,), cfg.label) if cfg.label is not None else torch.arange(cfg.walks) % model.num_classes
         labels = rows.repeat_interleave(length).to(model.device)
     images = to_unit_range(model.generate(z, labels, ema=cfg.ema)).cpu()
-    path = out / f"interpolate_{cfg.method}_step{g_steps}.png"
+    name = f"interpolate_classes{'-'.join(map(str, classes))}" if classes else f"interpolate_{cfg.method}"
+    path = out / f"{name}_step{g_steps}.png"
     save_image(images, path, nrow=length, padding=2)
     if cfg.gif:
         walks = images.view(cfg.walks, length, *images.shape[1:])
         frames = [make_grid(walks[:, t], nrow=math.ceil(math.sqrt(cfg.walks)), padding=2) for t in range(length)]
         _save_gif(frames + frames[-2:0:-1], path.with_suffix(".gif"), 120)  # there and back, ends once
-    print(f"{cfg.walks} {cfg.method} walks of {length} images -> {path}" + (" (+ .gif)" if cfg.gif else ""))
+    what = f"class {' -> '.join(map(str, classes))}" if classes else cfg.method
+    print(f"{cfg.walks} {what} walks of {length} images -> {path}" + (" (+ .gif)" if cfg.gif else ""))
     return path
 
 
@@ -140,13 +165,94 @@ def train_encoder(cfg: DictConfig) -> dict[str, Any]:
 # --- arithmetic ----------------------------------------------------------------------------------------------
 
 
+def _labels_of(dataset) -> tuple[Tensor, list[str] | None]:
+    """Every image's label of a split without decoding images, and the attribute names when the data has them."""
+    if isinstance(dataset, InMemoryImages):
+        return dataset.labels.cpu(), None
+    for field in ("attr", "targets", "labels"):  # torchvision's CelebA keeps its 40 attributes in ``attr``
+        if getattr(dataset, field, None) is not None:
+            return torch.as_tensor(getattr(dataset, field)), getattr(dataset, "attr_names", None)
+    raise ConfigError(f"cannot read the labels of {type(dataset).__name__}: use attributes=<csv> instead")
+
+
+def _column(attribute: int | str, names: list[str] | None, where: str) -> int:
+    if isinstance(attribute, int):
+        return attribute
+    if names is None or attribute not in names:
+        raise ConfigError(f"no attribute {attribute!r} in {where}; valid: {', '.join(names or []) or 'indices only'}")
+    return names.index(attribute)
+
+
+def _split_by_attribute(values: Tensor, attribute: int | str, names: list[str] | None, where: str) -> tuple:
+    """(with, without) masks of one attribute column: 1 = has it; 0 or -1 (CelebA's convention) = has not."""
+    column = _column(attribute, names, where)
+    if values.ndim != 2 or not 0 <= column < values.shape[1]:
+        raise ConfigError(f"attribute={attribute} needs multi-attribute labels with that column in {where} "
+                          f"(labels of shape {tuple(values.shape)}); for class labels use source= target=")
+    return values[:, column] > 0, values[:, column] <= 0
+
+
+def _read_attribute_csv(path: str | Path, attribute: int | str, image_dir: str | Path | None) -> tuple:
+    """(files with the attribute, files without) from a CSV of ``file, attr1, attr2, ...`` with a header row."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"no attribute file at {path}: a CSV with a header row, the image file in the first "
+                          f"column and one column per attribute (1 = has it, 0 or -1 = has not)")
+    with path.open(newline="") as f:
+        rows = list(csv.reader(f))
+    if len(rows) < 2 or len(rows[0]) < 2:
+        raise ConfigError(f"{path} needs a header row and at least one image row with an attribute column")
+    header, rows = rows[0], rows[1:]
+    try:
+        values = torch.tensor([[float(v) for v in row[1:]] for row in rows])
+    except ValueError as err:
+        raise ConfigError(f"{path}: attribute values must be numbers (1 / 0 / -1): {err}") from None
+    with_attr, without = _split_by_attribute(values, attribute, header[1:], str(path))
+    folder = Path(image_dir) if image_dir else path.parent
+    files = [folder / row[0] for row in rows]
+    return [f for f, m in zip(files, with_attr) if m], [f for f, m in zip(files, without) if m]
+
+
+def _load_files(files: list[Path], fit: FitImage) -> Tensor:
+    missing = [str(f) for f in files if not f.is_file()]
+    if missing:
+        raise ConfigError(f"{len(missing)} image(s) named in the attribute file are missing, e.g. {missing[0]} "
+                          f"(file names are relative to images=..., by default the CSV's folder)")
+    mode = ImageReadMode.GRAY if fit.channels == 1 else ImageReadMode.RGB
+    return torch.stack([fit(decode_image(str(f), mode=mode)) for f in files])
+
+
+def _attribute_groups(cfg: DictConfig, datamodule) -> tuple[Callable[[list], Tensor], list, list, str]:
+    """(load, images with the attribute, images without, name): ``load`` turns a list of either into uint8 images
+    at the run's size. The edited images come from the images without it."""
+    if cfg.attributes is not None:
+        if cfg.attribute is None:
+            raise ConfigError("attributes=<csv> needs attribute=<column name or index>")
+        with_attr, without = _read_attribute_csv(cfg.attributes, cfg.attribute, cfg.images)
+        return partial(_load_files, fit=datamodule.fit), with_attr, without, f"attribute-{cfg.attribute}"
+    train = datamodule.split(train=True)
+    labels, names = _labels_of(train)
+    if cfg.attribute is not None:
+        with_attr, without = _split_by_attribute(labels, cfg.attribute, names, "the training split's labels")
+        name = f"attribute-{cfg.attribute}"
+    elif cfg.source is not None and cfg.target is not None:
+        with_attr, without = labels == cfg.target, labels == cfg.source
+        name = f"class{cfg.source}to{cfg.target}"
+    else:
+        raise ConfigError("say which vector: source=<class> target=<class>, attribute=<name or index> (with "
+                          "attributes=<csv> for a CSV of file -> attributes), or average=...")
+
+    def load(indices: list[int]) -> Tensor:
+        if isinstance(train, InMemoryImages):
+            return train.images[torch.as_tensor(indices, device=train.images.device)]
+        return torch.stack([train[i][0] for i in indices])
+
+    return load, with_attr.nonzero().flatten().tolist(), without.nonzero().flatten().tolist(), name
+
+
 @torch.no_grad()
-def _encode_where(encoder: EncoderModule, dataset: InMemoryImages, mask: torch.Tensor, n: int) -> torch.Tensor:
-    idx = mask.nonzero().flatten()[:n]
-    if len(idx) == 0:
-        raise ConfigError("no images with that label/attribute in the training split")
-    images = to_tanh_range(dataset.images[idx.to(dataset.images.device)]).to(encoder.device)
-    return torch.cat([encoder.encoder(part) for part in images.split(250)])
+def _encode(encoder: EncoderModule, images: Tensor) -> Tensor:
+    return torch.cat([encoder.encoder(to_tanh_range(part).to(encoder.device)) for part in images.split(250)])
 
 
 @torch.no_grad()
@@ -159,33 +265,28 @@ def arithmetic(cfg: DictConfig) -> dict[str, Any]:
         raise ConfigError("attribute vectors need an encoder: encoder=<run>/encoder/encoder.ckpt "
                           "(python -m gan_lab.latent encoder ckpt=...), or use average=[[..],[..],[..]]")
     encoder = load_encoder(cfg.encoder, cfg.device)
-    train = datamodule.split(train=True)
-    labels = train.labels.cpu()
-    if cfg.attribute is not None:  # multi-attribute labels: with vs without
-        with_attr, without = labels[:, cfg.attribute] == 1, labels[:, cfg.attribute] == 0
-        source_mask, name = without, f"attribute{cfg.attribute}"
-    elif cfg.source is not None and cfg.target is not None:
-        with_attr, without = labels == cfg.target, labels == cfg.source
-        source_mask, name = without, f"class{cfg.source}to{cfg.target}"
-    else:
-        raise ConfigError("say which vector: source=<class> target=<class>, or attribute=<index>, or average=...")
-    vector = _encode_where(encoder, train, with_attr, cfg.n_vector).mean(0) - _encode_where(
-        encoder, train, without, cfg.n_vector).mean(0)
-    z = _encode_where(encoder, train, source_mask, cfg.n)
+    load, with_attr, without, name = _attribute_groups(cfg, datamodule)
+    if not with_attr or not without:
+        raise ConfigError(f"the vector needs images with and without the attribute: found {len(with_attr)} with "
+                          f"and {len(without)} without")
+    vector = _encode(encoder, load(with_attr[:cfg.n_vector])).mean(0) - _encode(
+        encoder, load(without[:cfg.n_vector])).mean(0)
+    z = _encode(encoder, load(without[:cfg.n]))
     strengths = torch.tensor(list(cfg.strengths), device=z.device)
     edited = (z[:, None] + strengths[None, :, None] * vector).flatten(0, 1)  # rows: images, columns: strengths
     images = to_unit_range(model.generate(edited)).cpu()
     path = out / f"arithmetic_{name}_step{g_steps}.png"
     save_image(images, path, nrow=len(strengths), padding=2)
     result: dict[str, Any] = {"grid": str(path), "vector_norm": vector.norm().item()}
-    if cfg.classifier is not None and cfg.target is not None:
+    if cfg.classifier is not None and cfg.target is not None:  # the class the classifier sees at k[0] and k[-1]
         classifier = load_classifier(cfg.classifier).to(cfg.device)
-        predicted = classifier(classifier.fit_input(images.view(len(z), len(strengths), *images.shape[1:])[:, -1]
-                                                   .mul(2).sub(1).to(cfg.device))).argmax(1)
-        result["success_rate"] = (predicted == cfg.target).float().mean().item()
-        baseline = classifier(classifier.fit_input(images.view(len(z), len(strengths), *images.shape[1:])[:, 0]
-                                                  .mul(2).sub(1).to(cfg.device))).argmax(1)
-        result["target_rate_at_first_strength"] = (baseline == cfg.target).float().mean().item()
+        columns = images.view(len(z), len(strengths), *images.shape[1:]).mul(2).sub(1).to(cfg.device)
+
+        def target_share(column: int) -> float:
+            predicted = classifier(classifier.fit_input(columns[:, column])).argmax(1)
+            return (predicted == cfg.target).float().mean().item()
+
+        result["success_rate"], result["target_rate_at_first_strength"] = target_share(-1), target_share(0)
     print(json.dumps(result, indent=2))
     return result
 

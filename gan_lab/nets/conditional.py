@@ -29,7 +29,8 @@ D_CONDITIONING = ("concat", "projection", "acgan")
 class ConditionalBatchNorm(nn.Module):
     """Batch norm without its own affine; the gain and bias are looked up per class.
 
-    The labels of the batch are set on the layer (``labels``) by the generator before its forward pass.
+    The labels of the batch are set on the layer (``labels``) by the generator before its forward pass: class
+    indices (B,), or class weights (B, num_classes) that mix the classes' gains and biases (class interpolation).
     """
 
     def __init__(self, norm: nn.modules.batchnorm._BatchNorm, num_classes: int):
@@ -43,7 +44,11 @@ class ConditionalBatchNorm(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         shape = (len(x), -1) + (1,) * (x.ndim - 2)
-        return self.norm(x) * self.gain(self.labels).view(shape) + self.bias(self.labels).view(shape)
+        if self.labels.is_floating_point():  # class weights: the weighted mean of the classes' gains and biases
+            gain, bias = self.labels @ self.gain.weight, self.labels @ self.bias.weight
+        else:
+            gain, bias = self.gain(self.labels), self.bias(self.labels)
+        return self.norm(x) * gain.view(shape) + bias.view(shape)
 
 
 def _replace_batch_norms(module: nn.Module, num_classes: int) -> list[ConditionalBatchNorm]:
@@ -69,7 +74,11 @@ def check_labels(labels: Tensor, num_classes: int, hint: str = "") -> None:
 
 
 class ConditionalGenerator(nn.Module):
-    """(z (B, latent_dim), y (B,)) -> images, around a generator factory of gan_lab's nets."""
+    """(z (B, latent_dim), y) -> images, around a generator factory of gan_lab's nets.
+
+    y: class indices (B,), or class weights (B, num_classes) (rows summing to 1) that blend classes, as in class
+    interpolation: a one-hot row gives exactly the image of its class.
+    """
 
     def __init__(self, net: Callable[..., nn.Module], latent_dim: int, num_classes: int, conditioning: str = "concat"):
         super().__init__()
@@ -85,8 +94,13 @@ class ConditionalGenerator(nn.Module):
                 raise ConfigError("conditioning=cbn needs batch norm in the generator (generator.norm=batch)")
 
     def forward(self, z: Tensor, y: Tensor) -> Tensor:
+        if y.is_floating_point():
+            if y.shape != (len(z), self.num_classes):
+                raise ConfigError(f"class weights must have shape (batch, num_classes) = ({len(z)}, "
+                                  f"{self.num_classes}); got {tuple(y.shape)}")
+            y = y.to(z.dtype)
         if self.conditioning == "concat":
-            return self.net(torch.cat([z, F.one_hot(y, self.num_classes).to(z.dtype)], 1))
+            return self.net(torch.cat([z, y if y.is_floating_point() else F.one_hot(y, self.num_classes).to(z.dtype)], 1))
         for layer in self.cbns:
             layer.labels = y
         return self.net(z)
