@@ -27,7 +27,7 @@ tensorboard:  ## open TensorBoard on every run in outputs/
 	$(BIN)/tensorboard --logdir outputs
 
 bench:  ## CPU benchmarks (about 8 min on 2 cores), tables to benchmarks/results/
-	$(BIN)/python benchmarks/throughput.py --steps 10 --warmup 2 --rounds 2
+	$(BIN)/python benchmarks/throughput.py --seconds 4 --warmup 1 --rounds 4
 	$(BIN)/python benchmarks/data_path.py --images 10000
 
 clean:  ## remove run outputs and caches (keeps .venv)

@@ -32,7 +32,9 @@ def machine() -> str:
 
 def markdown(title: str, header: list[str], rows: list[list], notes: str = "") -> str:
     def cell(v) -> str:
-        return f"{v:.3g}" if isinstance(v, float) else str(v)
+        if not isinstance(v, float):
+            return str(v)
+        return f"{v:,.0f}" if abs(v) >= 100 else f"{v:#.3g}"  # 472,090 · 10.3 · 0.997
 
     lines = [f"## {title}", "", f"Machine: {machine()}", "", "| " + " | ".join(header) + " |",
              "|" + "---|" * len(header)]

@@ -136,6 +136,10 @@ def main() -> None:
     parser.add_argument("--precision", default="32-true", choices=["32-true", "bf16-mixed"])
     parser.add_argument("--batch", type=int, nargs="+", default=[64])
     parser.add_argument("--steps", type=int, default=30, help="timed generator steps per round")
+    parser.add_argument("--seconds", type=float, default=None,
+                        help="instead of --steps: about this many timed seconds per round and loop (steps from a "
+                             "short calibration run of the plain loop; at least 2), the same precision for fast and "
+                             "slow models")
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (gan_lab, plain, gan_lab, ...)")
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS), metavar="MODEL")
@@ -147,30 +151,41 @@ def main() -> None:
     mem = "peak GPU MiB" if cuda else "RSS MiB"
     title = (f"Generator steps/s — {args.device}, {args.precision}" + (", channels-last" if args.channels_last else "")
              + (", torch.compile" if args.compile else ""))
-    notes = (f"Median of {args.rounds} interleaved rounds of {args.steps} generator steps after {args.warmup} warm-up "
-             "steps; gan_lab = Trainer.fit with its per-step logging (no progress bar, checkpoints or sample grids); "
-             "plain = the same nets, losses, optimisers and in-memory batches in a hand-written loop.")
+    length = f"≈ {args.seconds:g} s of" if args.seconds else f"{args.steps}"
+    notes = (f"{args.rounds} interleaved rounds (gan_lab, plain, gan_lab, ...) of {length} generator steps after "
+             f"{args.warmup} warm-up step(s); rates: median over rounds; ratio: median of each round's gan_lab / plain "
+             "rate (range: lowest and highest round); gan_lab = Trainer.fit with its per-step logging (no progress "
+             "bar, checkpoints or sample grids); plain = the same nets, losses, optimisers and in-memory batches in "
+             "a hand-written loop.")
     suffix = "_channels_last" * args.channels_last + "_compile" * args.compile
     out = RESULTS / f"throughput_{args.device}_{args.precision}{suffix}.md"
     RESULTS.mkdir(parents=True, exist_ok=True)
     rows = []
     for name in args.models:
         for batch in args.batch:
+            steps = args.steps
+            if args.seconds:
+                steps = max(2, round(args.seconds * time_plain(MODELS[name], batch, 2, 1, args, sync)))
             rates = {"gan_lab": [], "plain": []}
             memory = {"gan_lab": 0.0, "plain": 0.0}
             for _ in range(args.rounds):
                 for label, fn in (("gan_lab", time_gan_lab), ("plain", time_plain)):
                     if cuda:
                         torch.cuda.reset_peak_memory_stats()
-                    rates[label].append(fn(MODELS[name], batch, args.steps, args.warmup, args, sync))
+                    rates[label].append(fn(MODELS[name], batch, steps, args.warmup, args, sync))
                     used = torch.cuda.max_memory_allocated() / 2**20 if cuda else rss_mib()
                     memory[label] = max(memory[label], used)
             lab, plain = statistics.median(rates["gan_lab"]), statistics.median(rates["plain"])
-            rows.append([name, batch, lab, plain, lab / plain, memory["gan_lab"], memory["plain"]])
-            print(f"{name} batch {batch}: gan_lab {lab:.2f} G-steps/s, plain {plain:.2f}, ratio {lab / plain:.3f}",
-                  flush=True)
-            table = markdown(title, ["model", "batch", "gan_lab", "plain loop", "ratio", f"gan_lab {mem}",
-                                     f"plain {mem}"], rows, notes)
+            # each round's gan_lab run against the plain run right after it: drifts of a shared machine cancel
+            ratios = [a / b for a, b in zip(rates["gan_lab"], rates["plain"])]
+            ratio = statistics.median(ratios)
+            rows.append([name, batch, steps, lab, plain, ratio, f"{min(ratios):.3f}–{max(ratios):.3f}",
+                         memory["gan_lab"], memory["plain"]])
+            print(f"{name} batch {batch}: gan_lab {lab:.2f} G-steps/s, plain {plain:.2f}, ratio {ratio:.3f} "
+                  f"(rounds of {steps} steps: gan_lab {[round(r, 2) for r in rates['gan_lab']]}, "
+                  f"plain {[round(r, 2) for r in rates['plain']]})", flush=True)
+            table = markdown(title, ["model", "batch", "timed steps", "gan_lab", "plain loop", "ratio",
+                                     "ratio range", f"gan_lab {mem}", f"plain {mem}"], rows, notes)
             out.write_text(table)  # after every row: an interrupted run keeps what it measured
     print("\n" + table)
 
