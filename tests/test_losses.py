@@ -156,3 +156,14 @@ def test_spectral_norm_keeps_each_critic_layer_at_unit_spectral_norm():
     for layer in layers:
         sigma = torch.linalg.matrix_norm(layer.weight.detach().flatten(1), ord=2).item()
         assert sigma == pytest.approx(1.0, abs=0.05)
+
+
+def test_configured_losses_are_plain_partials_of_the_configured_functions(make_cfg):
+    from hydra.utils import instantiate
+
+    model = instantiate(make_cfg("model=wgan_gp", "+stabilizer=one_sided_gp").model)
+    for fn in (model.d_loss, model.g_loss, model.gradient_penalty):  # no per-call policy wrapper on the hot path
+        assert type(fn) is partial
+    real, fake = torch.randn(6), torch.randn(6)
+    torch.testing.assert_close(model.d_loss(real, fake), losses.d_wasserstein(real, fake))
+    assert model.gradient_penalty.func is losses.one_sided_gradient_penalty
