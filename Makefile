@@ -26,7 +26,7 @@ train:  ## train with Hydra overrides, e.g. make train ARGS="model=wgan_gp train
 tensorboard:  ## open TensorBoard on every run in outputs/
 	$(BIN)/tensorboard --logdir outputs
 
-bench:  ## CPU benchmarks (about 8 min on 2 cores), tables to benchmarks/results/
+bench:  ## CPU benchmarks (about 7 min on 2 cores), tables to benchmarks/results/
 	$(BIN)/python benchmarks/throughput.py --seconds 4 --warmup 1 --rounds 4
 	$(BIN)/python benchmarks/data_path.py --images 10000
 
