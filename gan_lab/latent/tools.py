@@ -60,7 +60,7 @@ def interpolate(cfg: DictConfig) -> Path:
     one class's one-hot to the next, with each row's z fixed (or walking through ``seeds`` alongside, one per class).
     """
     model, _, g_steps, out = _load(cfg)
-    classes = list(cfg.classes) if cfg.get("classes") else None
+    classes = list(cfg.classes) if cfg.classes else None
     conditional = hasattr(model, "num_classes")
     if classes is not None:
         if not conditional:
@@ -69,7 +69,7 @@ def interpolate(cfg: DictConfig) -> Path:
         check_labels(torch.tensor(classes), model.num_classes, hint=" (classes=[...])")
     seeds = list(cfg.seeds) if cfg.seeds else [0] * len(classes) if classes else list(range(cfg.points))
     if max(len(seeds), len(classes or [])) < 2:
-        raise ConfigError("interpolation needs at least two points (seeds=[a,b,...], points ≥ 2 or classes=[a,b,...])")
+        raise ConfigError("interpolation needs at least two points: seeds=[a,b,...], points ≥ 2 or classes=[a,b,...]")
     if classes is not None and len(seeds) != len(classes):
         raise ConfigError(f"walking z and classes together needs one seed per class: got {len(seeds)} seeds for "
                           f"{len(classes)} classes")
@@ -85,7 +85,7 @@ def interpolate(cfg: DictConfig) -> Path:
         one_hots = F.one_hot(torch.tensor(classes), model.num_classes).float()
         labels = latent_path(one_hots, cfg.steps, "lerp").repeat(cfg.walks, 1).to(model.device)
     elif conditional:
-        rows = torch.full((cfg.walks,), cfg.label) if cfg.label is not None else torch.arange(cfg.walks) % model.num_classes
+        rows = torch.arange(cfg.walks) % model.num_classes if cfg.label is None else torch.full((cfg.walks,), cfg.label)
         labels = rows.repeat_interleave(length).to(model.device)
     images = to_unit_range(model.generate(z, labels, ema=cfg.ema)).cpu()
     name = f"interpolate_classes{'-'.join(map(str, classes))}" if classes else f"interpolate_{cfg.method}"

@@ -100,7 +100,8 @@ class ConditionalGenerator(nn.Module):
                                   f"{self.num_classes}); got {tuple(y.shape)}")
             y = y.to(z.dtype)
         if self.conditioning == "concat":
-            return self.net(torch.cat([z, y if y.is_floating_point() else F.one_hot(y, self.num_classes).to(z.dtype)], 1))
+            weights = y if y.is_floating_point() else F.one_hot(y, self.num_classes).to(z.dtype)
+            return self.net(torch.cat([z, weights], 1))
         for layer in self.cbns:
             layer.labels = y
         return self.net(z)
