@@ -32,6 +32,7 @@ def compose_config(tmp_path: Path, *overrides: str) -> DictConfig:
                 "trainer.max_steps=3",
                 f"paths.output_dir={tmp_path / 'run'}",
                 f"paths.data_dir={tmp_path / 'data'}",
+                f"paths.log_dir={tmp_path / 'outputs'}",  # e.g. the feature cache: never the checkout's outputs/
                 *QUIET,
                 *overrides,
             ],
