@@ -4,7 +4,7 @@ transforms, against gan_lab's in-memory uint8 tensor path (on the CPU, and GPU-r
     python benchmarks/data_path.py [--mnist-root DIR] [--cifar-folder DIR] [--workers 0 2]
 
 MNIST comes from DIR/MNIST/raw (default: ./data, else a temporary copy of ../shared/data/MNIST); the CIFAR-10
-JPEG folder from ../shared/data/cifar10-test-jpg. Writes benchmarks/results/data_path.md.
+JPEG folder from ../shared/data/cifar10-test-jpg. Writes benchmarks/results/data_path.md (or --results DIR).
 """
 
 from __future__ import annotations
@@ -31,16 +31,20 @@ SHARED = ROOT.parent / "shared" / "data"
 
 
 def rate(loader, to_step, n_images: int, warmup_batches: int = 2) -> float:
-    """Images/s through ``loader`` and ``to_step`` (what the step receives: float images in [-1, 1] on the device)."""
-    seen, start, sync = 0, None, torch.cuda.synchronize if torch.cuda.is_available() else (lambda: None)
-    for i, (images, labels) in enumerate(loader):
-        if i == warmup_batches:
-            sync()
-            start, seen = time.perf_counter(), 0
-        out = to_step(images)
-        seen += len(out)
-        if seen >= n_images and start is not None:
-            break
+    """Images/s through ``loader`` and ``to_step`` (what the step receives: float images in [-1, 1] on the device),
+    over as many epochs as ``warmup_batches`` + ``n_images`` take."""
+    if len(loader) == 0:
+        raise ValueError(f"the data set holds fewer images than one batch of {loader.batch_size}")
+    seen, batches, start, sync = 0, 0, None, torch.cuda.synchronize if torch.cuda.is_available() else (lambda: None)
+    while start is None or seen < n_images:
+        for images, labels in loader:
+            if batches == warmup_batches:
+                sync()
+                start, seen = time.perf_counter(), 0
+            seen += len(to_step(images))
+            batches += 1
+            if start is not None and seen >= n_images:
+                break
     sync()
     return seen / (time.perf_counter() - start)
 
@@ -57,6 +61,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--images", type=int, default=20000, help="images timed per measurement")
     parser.add_argument("--workers", type=int, nargs="+", default=[0, 2])
+    parser.add_argument("--results", type=Path, default=RESULTS, help="folder for data_path.md")
     args = parser.parse_args()
 
     mnist_root = args.mnist_root
@@ -94,8 +99,8 @@ def main() -> None:
         "batch × n_critic × generator steps/s (benchmarks/throughput.py).",
     )
     print("\n" + table)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "data_path.md").write_text(table)
+    args.results.mkdir(parents=True, exist_ok=True)
+    (args.results / "data_path.md").write_text(table)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ networks, losses, optimisers and in-memory data, in one process, interleaved, af
     python benchmarks/throughput.py                          # CPU, fp32, batch 64
     python benchmarks/throughput.py --device cuda --precision bf16-mixed --batch 64 128 256 [--channels-last] [--compile]
 
-Prints a Markdown table (and writes it to benchmarks/results/throughput_<device>_<precision>.md).
+Prints a Markdown table (and writes it to benchmarks/results/throughput_<device>_<precision>.md, or --results DIR).
 """
 
 from __future__ import annotations
@@ -148,6 +148,7 @@ def main() -> None:
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS), metavar="MODEL")
     parser.add_argument("--channels-last", action="store_true")
     parser.add_argument("--compile", action="store_true")
+    parser.add_argument("--results", type=Path, default=RESULTS, help="folder for the Markdown table")
     args = parser.parse_args()
     cuda = args.device == "cuda"
     sync = torch.cuda.synchronize if cuda else (lambda: None)
@@ -162,8 +163,8 @@ def main() -> None:
              "gan_lab = Trainer.fit with its per-step logging (no progress bar, checkpoints or sample grids); plain = "
              "the same nets, losses, optimisers and in-memory batches in a hand-written loop.")
     suffix = "_channels_last" * args.channels_last + "_compile" * args.compile
-    out = RESULTS / f"throughput_{args.device}_{args.precision}{suffix}.md"
-    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = args.results / f"throughput_{args.device}_{args.precision}{suffix}.md"
+    args.results.mkdir(parents=True, exist_ok=True)
     rows = []
     for name in args.models:
         for batch in args.batch:

@@ -1,0 +1,45 @@
+"""The benchmark scripts run end to end on tiny settings and write their tables (speed is not asserted here: the
+figures live in benchmarks/results/, from `make bench`)."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+
+from tests.conftest import ROOT
+
+
+def run(script: str, *args: str) -> str:
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), *args], capture_output=True, text=True,
+                          cwd=ROOT, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+def table_rows(text: str) -> list[list[str]]:
+    lines = [line for line in text.splitlines() if line.startswith("| ") and not line.startswith("| model")
+             and not line.startswith("| data")]
+    return [[cell.strip() for cell in line.strip("|").split("|")] for line in lines]
+
+
+def test_throughput_table_has_both_loops_and_their_paired_ratio(tmp_path):
+    run("throughput.py", "--models", "DCGAN 28×28×1 width 2", "--steps", "3", "--warmup", "1", "--rounds", "2",
+        "--results", str(tmp_path))
+    (row,) = table_rows((tmp_path / "throughput_cpu_32-true.md").read_text())
+    name, batch, steps, lab, plain, ratio, spread, extra_ms, *memory = row
+    assert (name, batch, steps) == ("DCGAN 28×28×1 width 2", "64", "3")
+    assert float(lab) > 0 and float(plain) > 0 and float(ratio) > 0 and math.isfinite(float(extra_ms))
+    low, high = map(float, spread.split("–"))
+    assert low <= float(ratio) <= high  # the median of the paired ratios lies within their range
+    assert all(float(m.replace(",", "")) > 0 for m in memory)
+
+
+def test_data_path_table_covers_both_pipelines_on_both_data_sets(tmp_path, mnist_root, cifar_folder):
+    run("data_path.py", "--mnist-root", str(mnist_root), "--cifar-folder", str(cifar_folder), "--images", "64",
+        "--workers", "0", "--results", str(tmp_path))
+    rows = table_rows((tmp_path / "data_path.md").read_text())
+    assert [(r[0].split()[0], r[1].split(",")[0]) for r in rows] == [
+        ("MNIST", "torchvision per-sample PIL"), ("MNIST", "gan_lab in-memory uint8 tensor"),
+        ("CIFAR-10", "torchvision per-sample PIL"), ("CIFAR-10", "gan_lab in-memory uint8 tensor")]
+    assert all(float(r[3].replace(",", "")) > 0 for r in rows)
