@@ -11,7 +11,7 @@ import torch
 from gan_lab.data import GaussianMixtureDataModule, ImageDataModule, InMemoryImages
 from gan_lab.data import sources
 from gan_lab.data.toy import grid_centers, ring_centers
-from gan_lab.errors import DatasetNotFoundError
+from gan_lab.errors import ConfigError, DatasetNotFoundError
 
 
 def first_batch(dm: ImageDataModule):
@@ -87,3 +87,8 @@ def test_toy_mixtures_have_the_literature_geometry():
     distance = (points - ring[modes]).norm(dim=1)
     assert distance.max() < 6 * 0.02 and math.isclose(distance.pow(2).mean().sqrt().item() / math.sqrt(2), 0.02,
                                                       rel_tol=0.1)
+    test = dm.test_dataloader()  # an independent draw, served in order
+    assert not torch.equal(next(iter(test))[0], dm.train_set.images[:100])
+    assert torch.equal(next(iter(test))[0], dm.split(train=False).images[:100])
+    with pytest.raises(ConfigError, match="the training set has 4000 images, fewer than one training step needs"):
+        GaussianMixtureDataModule(ring, std=0.02, n_samples=4000, batch_size=1000, batches_per_step=5).setup("fit")

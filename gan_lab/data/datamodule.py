@@ -127,57 +127,30 @@ def to_unit_range(images: Tensor) -> Tensor:
     return images.add(1).div_(2).clamp_(0, 1)
 
 
-class ImageDataModule(L.LightningDataModule):
-    """Images in [-1, 1] with their labels, from any source in :mod:`gan_lab.data.sources`.
+class SplitDataModule(L.LightningDataModule):
+    """What every gan_lab data module shares: each split made once (``make_split``) and, in memory, kept on the
+    training device; seeded, sharded training batches of ``batch_size × batches_per_step``; the test split in order.
 
     Args:
-        source: a callable ``(root, train, download, transform) -> Dataset`` (a config ``_partial_``).
-        root: folder the source reads from (and downloads into).
-        image_size: side of the square images the networks see; images are resized and centre-cropped.
-        channels: 1 (grey) or 3 (RGB); sources are converted.
         batch_size: images per critic or generator step.
-        num_workers: decoding processes for the streaming path (the in-memory path needs none).
-        in_memory: hold each split as one uint8 tensor (on the training device).
-        download: let torchvision fetch missing files (needs network).
-        num_classes: number of label classes (for conditional models and evaluation); None if unlabelled.
         seed: seed of the per-epoch shuffle (epoch e uses seed + e: resuming reproduces the order).
         batches_per_step: real batches per training step (set by training to the model's ``n_critic``).
+        num_workers: decoding processes for streaming splits (in-memory splits need none).
     """
 
-    def __init__(
-        self,
-        source: Callable[..., Dataset],
-        root: str = "data",
-        image_size: int = 28,
-        channels: int = 1,
-        batch_size: int = 64,
-        num_workers: int = 0,
-        in_memory: bool = True,
-        download: bool = True,
-        num_classes: int | None = None,
-        seed: int = 0,
-        batches_per_step: int = 1,
-    ):
+    def __init__(self, batch_size: int, seed: int = 0, batches_per_step: int = 1, num_workers: int = 0):
         super().__init__()
-        self.source, self.root, self.download = source, root, download
-        self.fit = FitImage(image_size, channels)
-        self.image_size, self.channels, self.num_classes = image_size, channels, num_classes
-        self.batch_size, self.num_workers, self.in_memory = batch_size, num_workers, in_memory
-        self.seed, self.batches_per_step = seed, batches_per_step
+        self.batch_size, self.seed, self.batches_per_step = batch_size, seed, batches_per_step
+        self.num_workers = num_workers
         self._splits: dict[bool, Dataset] = {}
 
-    @property
-    def name(self) -> str:
-        """What identifies the images: source, folder (for on-disk sets), size and channels."""
-        source = getattr(self.source, "func", self.source).__name__
-        return f"{source}:{Path(self.root).resolve()}:{self.image_size}x{self.image_size}x{self.channels}"
+    def make_split(self, train: bool) -> Dataset:
+        raise NotImplementedError
 
     def split(self, train: bool) -> Dataset:
-        """The train or test split (loaded once), as an in-memory tensor dataset or a streaming one."""
+        """The train or test split (made once), as an in-memory tensor dataset or a streaming one."""
         if train not in self._splits:
-            transform = v2.Compose([v2.PILToTensor(), self.fit])
-            ds = self.source(root=self.root, train=train, download=self.download, transform=transform)
-            self._splits[train] = load_in_memory(ds, self.fit, self.num_workers) if self.in_memory else ds
+            self._splits[train] = self.make_split(train)
         ds = self._splits[train]
         if isinstance(ds, InMemoryImages) and self.trainer is not None:
             ds = self._splits[train] = ds.to(self.trainer.strategy.root_device)
@@ -201,6 +174,51 @@ class ImageDataModule(L.LightningDataModule):
     def test_dataloader(self) -> DataLoader:
         """The test split in its stored order (for classifiers and evaluation)."""
         return ordered_loader(self.split(train=False), self.batch_size, self.num_workers)
+
+
+class ImageDataModule(SplitDataModule):
+    """Images in [-1, 1] with their labels, from any source in :mod:`gan_lab.data.sources`.
+
+    Args (besides :class:`SplitDataModule`'s):
+        source: a callable ``(root, train, download, transform) -> Dataset`` (a config ``_partial_``).
+        root: folder the source reads from (and downloads into).
+        image_size: side of the square images the networks see; images are resized and centre-cropped.
+        channels: 1 (grey) or 3 (RGB); sources are converted.
+        in_memory: hold each split as one uint8 tensor (on the training device).
+        download: let torchvision fetch missing files (needs network).
+        num_classes: number of label classes (for conditional models and evaluation); None if unlabelled.
+    """
+
+    def __init__(
+        self,
+        source: Callable[..., Dataset],
+        root: str = "data",
+        image_size: int = 28,
+        channels: int = 1,
+        batch_size: int = 64,
+        num_workers: int = 0,
+        in_memory: bool = True,
+        download: bool = True,
+        num_classes: int | None = None,
+        seed: int = 0,
+        batches_per_step: int = 1,
+    ):
+        super().__init__(batch_size, seed, batches_per_step, num_workers)
+        self.source, self.root, self.download = source, root, download
+        self.fit = FitImage(image_size, channels)
+        self.image_size, self.channels, self.num_classes = image_size, channels, num_classes
+        self.in_memory = in_memory
+
+    @property
+    def name(self) -> str:
+        """What identifies the images: source, folder (for on-disk sets), size and channels."""
+        source = getattr(self.source, "func", self.source).__name__
+        return f"{source}:{Path(self.root).resolve()}:{self.image_size}x{self.image_size}x{self.channels}"
+
+    def make_split(self, train: bool) -> Dataset:
+        transform = v2.Compose([v2.PILToTensor(), self.fit])
+        ds = self.source(root=self.root, train=train, download=self.download, transform=transform)
+        return load_in_memory(ds, self.fit, self.num_workers) if self.in_memory else ds
 
     def on_after_batch_transfer(self, batch: tuple[Tensor, Tensor], dataloader_idx: int) -> tuple[Tensor, Tensor]:
         images, labels = batch

@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import math
 
-import lightning as L
 import torch
 from torch import Tensor
-from torch.utils.data import DataLoader
 
-from gan_lab.data.datamodule import InMemoryImages, sharded_loader
+from gan_lab.data.datamodule import InMemoryImages, SplitDataModule
 from gan_lab.errors import ConfigError
 
 
@@ -29,7 +27,7 @@ def grid_centers(side: int = 5, spacing: float = 2.0) -> Tensor:
     return torch.cartesian_prod(axis, axis)
 
 
-class GaussianMixtureDataModule(L.LightningDataModule):
+class GaussianMixtureDataModule(SplitDataModule):
     """Equal-weight isotropic Gaussians around ``centers`` with standard deviation ``std``.
 
     ``image_size`` and ``channels`` must be 1 and 2: they are what model configs read to shape their nets.
@@ -37,33 +35,19 @@ class GaussianMixtureDataModule(L.LightningDataModule):
 
     def __init__(self, centers: Tensor, std: float, n_samples: int = 100_000, batch_size: int = 256,
                  seed: int = 0, image_size: int = 1, channels: int = 2, batches_per_step: int = 1):
-        super().__init__()
+        super().__init__(batch_size, seed, batches_per_step)
         if (image_size, channels) != (1, 2):
             raise ConfigError("2-D mixtures are 2-channel 1×1 'images': keep data.image_size=1, data.channels=2")
-        self.centers, self.std = torch.as_tensor(centers, dtype=torch.float32), std
-        self.n_samples, self.batch_size, self.seed = n_samples, batch_size, seed
-        self.batches_per_step = batches_per_step
+        self.centers, self.std, self.n_samples = torch.as_tensor(centers, dtype=torch.float32), std, n_samples
         self.image_size, self.channels, self.num_classes = image_size, channels, len(self.centers)
-        self._splits: dict[bool, InMemoryImages] = {}
 
     @property
     def name(self) -> str:
         return f"mixture:{len(self.centers)}:{self.std}"
 
-    def split(self, train: bool) -> InMemoryImages:
+    def make_split(self, train: bool) -> InMemoryImages:
         """``n_samples`` points (the test split is an independent draw)."""
-        if train not in self._splits:
-            g = torch.Generator().manual_seed(self.seed + (0 if train else 1))
-            modes = torch.randint(len(self.centers), (self.n_samples,), generator=g)
-            points = self.centers[modes] + self.std * torch.randn(self.n_samples, 2, generator=g)
-            self._splits[train] = InMemoryImages(points.view(-1, 2, 1, 1), modes)
-        if self.trainer is not None:
-            self._splits[train] = self._splits[train].to(self.trainer.strategy.root_device)
-        return self._splits[train]
-
-    @property
-    def train_set(self) -> InMemoryImages:
-        return self.split(train=True)
-
-    def train_dataloader(self) -> DataLoader:
-        return sharded_loader(self.train_set, self.batch_size * self.batches_per_step, self.trainer, self.seed)
+        g = torch.Generator().manual_seed(self.seed + (0 if train else 1))
+        modes = torch.randint(len(self.centers), (self.n_samples,), generator=g)
+        points = self.centers[modes] + self.std * torch.randn(self.n_samples, 2, generator=g)
+        return InMemoryImages(points.view(-1, 2, 1, 1), modes)
