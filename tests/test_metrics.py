@@ -155,12 +155,23 @@ def test_training_logs_fid_and_keeps_the_best_fid_checkpoint(make_cfg, digits_cl
     assert saved["global_step"] in (2 * 2, 4 * 2)  # saved right after an evaluation
 
 
-def test_toy_run_logs_mode_coverage(make_cfg):
+@pytest.mark.parametrize("ending, evaluated_at", [
+    (["trainer.max_steps=4"], [2, 4]),
+    (["trainer.max_steps=5"], [2, 4, 5]),
+    (["trainer.max_steps=-1", "trainer.max_epochs=1", "data.n_samples=768", "data.batch_size=256"], [2, 3]),
+])
+def test_toy_run_logs_mode_coverage_periodically_and_at_the_end(make_cfg, monkeypatch, ending, evaluated_at):
+    from gan_lab.callbacks import Evaluation
+
+    steps, original = [], Evaluation.evaluate
+    monkeypatch.setattr(Evaluation, "evaluate", lambda self, trainer, module: steps.append(module.g_steps) or
+                        original(self, trainer, module))
     cfg = make_cfg("data=ring", "model=gan", "model.generator.output=linear", "callbacks=modes",
-                   "callbacks.evaluation.every_n_steps=2", "callbacks.evaluation.n_samples=200", "trainer.max_steps=2",
-                   "callbacks.progress_bar=null", "callbacks.model_summary=null")
+                   "callbacks.evaluation.every_n_steps=2", "callbacks.evaluation.n_samples=200",
+                   "callbacks.progress_bar=null", "callbacks.model_summary=null", *ending)
     metrics = train(cfg)
     assert 0 <= metrics["val/modes_covered"] <= 8 and 0 <= metrics["val/high_quality"] <= 1
+    assert steps == evaluated_at  # every 2 generator steps, and once more when the run ends off that grid
 
 
 def test_stacked_mnist_is_three_real_digits_with_their_triple_as_label():
@@ -188,3 +199,10 @@ def test_modes_metric_counts_classifier_predicted_classes(make_cfg, digits_class
                                     metrics=["modes"], n_samples=100)
     assert results["num_modes"] == 10 and 1 <= results["modes_covered"] <= 10
     assert 0 <= results["kl_to_uniform"] <= math.log(10) + 1e-9
+
+
+def test_mode_coverage_evaluation_on_images_is_a_clear_error(make_cfg):
+    from gan_lab.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"scores mode coverage of 2-D mixtures \(data=ring or data=grid\)"):
+        train(make_cfg("callbacks=modes", "callbacks.progress_bar=null", "callbacks.model_summary=null"))

@@ -8,11 +8,14 @@ from collections.abc import Sequence
 import lightning as L
 from torch import nn
 
+from gan_lab.data import GaussianMixtureDataModule
+from gan_lab.errors import ConfigError
 from gan_lab.metrics import FeatureCache, evaluate_generator
 
 
 class Evaluation(L.Callback):
-    """Score the generator every ``every_n_steps`` generator steps (rank 0 computes, every rank logs).
+    """Score the generator every ``every_n_steps`` generator steps and at the end of training, so every run reports
+    its final scores (rank 0 computes, every rank logs).
 
     Args:
         features: the feature network (ignored for 2-D mixtures, which use mode coverage).
@@ -27,6 +30,7 @@ class Evaluation(L.Callback):
         self.features, self.metrics, self.every_n_steps = features, list(metrics), every_n_steps
         self.n_samples, self.split, self.batch_size, self.seed = n_samples, split, batch_size, seed
         self.cache = FeatureCache(cache_dir)
+        self.evaluated_at: int | None = None  # generator step of the last evaluation
 
     def evaluate(self, trainer: L.Trainer, pl_module: L.LightningModule) -> dict[str, float]:
         results = None
@@ -40,6 +44,22 @@ class Evaluation(L.Callback):
             pl_module.log(f"val/{name}", float(value), prog_bar=name in ("fid", "modes_covered"))
         return results
 
-    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, *args) -> None:
-        if pl_module.g_steps % self.every_n_steps == 0:
+    def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if self.features is None and not isinstance(trainer.datamodule, GaussianMixtureDataModule):
+            raise ConfigError("evaluation without a feature network scores mode coverage of 2-D mixtures "
+                              "(data=ring or data=grid); for images use callbacks=fid with features=inception or "
+                              "features=classifier")
+
+    def _evaluate_once(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if self.evaluated_at != pl_module.g_steps:
             self.evaluate(trainer, pl_module)
+            self.evaluated_at = pl_module.g_steps
+
+    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, *args) -> None:
+        last = 0 < trainer.max_steps <= trainer.global_step
+        if pl_module.g_steps % self.every_n_steps == 0 or last:
+            self._evaluate_once(trainer, pl_module)
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.max_epochs not in (None, -1) and trainer.current_epoch + 1 >= trainer.max_epochs:
+            self._evaluate_once(trainer, pl_module)  # the run ends with this epoch
