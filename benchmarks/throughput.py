@@ -25,6 +25,7 @@ from common import RESULTS, config, markdown, rss_mib  # noqa: E402
 
 from gan_lab import losses  # noqa: E402
 from gan_lab.data import to_tanh_range  # noqa: E402
+from gan_lab.steps import optimizer_steps  # noqa: E402
 
 MODELS = {  # name: (config overrides)
     "DCGAN 28×28×1": ["model=dcgan", "data=mnist_5k"],
@@ -70,7 +71,8 @@ def time_gan_lab(overrides, batch, steps, warmup, args, sync) -> float:
         model.generator, model.discriminator = torch.compile(model.generator), torch.compile(model.discriminator)
     clock = Clock(warmup, sync)
     trainer = L.Trainer(
-        accelerator=args.device, devices=1, precision=args.precision, max_steps=(warmup + steps) * (model.n_critic + 1),
+        accelerator=args.device, devices=1, precision=args.precision,
+        max_steps=optimizer_steps(warmup + steps, model.n_critic),
         logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
         callbacks=[clock], log_every_n_steps=50,
     )
@@ -159,7 +161,8 @@ def main() -> None:
     notes = (f"{args.rounds} interleaved rounds (gan_lab, plain, gan_lab, ...) of {length} generator steps after "
              f"{args.warmup} warm-up step(s); rates: median over rounds; ratio: median of each round's gan_lab / plain "
              "rate (range: lowest and highest round); Δ ms/step: median of each round's gan_lab time per generator "
-             "step minus the plain loop's (for the width-2 net, which computes next to nothing: Lightning's fixed cost per step); "
+             "step minus the plain loop's (for the width-2 net, which computes next to nothing: Lightning's fixed "
+             "cost per step); "
              "gan_lab = Trainer.fit with its per-step logging (no progress bar, checkpoints or sample grids); plain = "
              "the same nets, losses, optimisers and in-memory batches in a hand-written loop.")
     suffix = "_channels_last" * args.channels_last + "_compile" * args.compile

@@ -2,9 +2,10 @@
 
 from omegaconf import OmegaConf
 
+from gan_lab.steps import optimizer_steps
+
 __version__ = "0.1.0"
 
 # ${optimizer_steps:G,n_critic}: Lightning's step count (every optimiser step) for G generator steps, for
 # callbacks such as ModelCheckpoint whose every_n_train_steps counts Lightning steps.
-OmegaConf.register_new_resolver("optimizer_steps", lambda g_steps, n_critic: int(g_steps) * (int(n_critic) + 1),
-                                replace=True)
+OmegaConf.register_new_resolver("optimizer_steps", optimizer_steps, replace=True)

@@ -11,6 +11,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 from gan_lab.errors import CheckpointError
 from gan_lab.models import GANModule
+from gan_lab.steps import generator_steps
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
@@ -38,7 +39,7 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[GA
     model = instantiate(cfg.model)
     model.load_state_dict(ckpt["state_dict"])
     model.run_config = ckpt["gan_lab_config"]
-    return model.to(device).eval(), cfg, ckpt["global_step"] // (model.n_critic + 1)
+    return model.to(device).eval(), cfg, generator_steps(ckpt["global_step"], model.n_critic)
 
 
 def load_run(path: str | Path, device: str | torch.device = "cpu", data_root: str | None = None):

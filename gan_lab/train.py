@@ -19,6 +19,7 @@ from omegaconf import DictConfig, OmegaConf
 from gan_lab.checkpoints import load_checkpoint
 from gan_lab.cli import hydra_command
 from gan_lab.errors import ConfigError
+from gan_lab.steps import optimizer_steps
 
 # gan_lab checkpoints hold the state after the step that was just evaluated: that is the intent, not a risk.
 warnings.filterwarnings("ignore", message="Using ModelCheckpoint with manual optimization")
@@ -32,8 +33,7 @@ def build(cfg: DictConfig) -> tuple[L.LightningModule, L.LightningDataModule, L.
     callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None]
     loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values() if c is not None]
     g_steps = cfg.trainer.get("max_steps", -1)
-    # Lightning's global_step counts every optimiser step: n_critic critic steps + 1 generator step.
-    max_steps = g_steps * (model.n_critic + 1) if g_steps > 0 else g_steps
+    max_steps = optimizer_steps(g_steps, model.n_critic) if g_steps > 0 else g_steps
     trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False, max_steps=max_steps)
     return model, datamodule, trainer
 

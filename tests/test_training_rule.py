@@ -65,3 +65,12 @@ def test_generator_step_leaves_discriminator_unchanged_and_vice_versa(make_cfg):
     model._discriminator_step, model._generator_step = d_step_checked, g_step_checked
     trainer.fit(model, datamodule=datamodule)
     assert checked == {"D": 3, "G": 3}
+
+
+def test_step_accounting_converts_generator_steps_and_lightning_steps_both_ways():
+    from omegaconf import OmegaConf
+
+    from gan_lab.steps import generator_steps, optimizer_steps
+
+    assert optimizer_steps(3, 5) == 18 and generator_steps(18, 5) == 3 and generator_steps(17, 5) == 2
+    assert OmegaConf.create({"every": "${optimizer_steps:500,5}"}).every == 3000  # the config resolver

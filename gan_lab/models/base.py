@@ -30,6 +30,7 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from gan_lab import losses
 from gan_lab.errors import ConfigError, NonFiniteLossError
+from gan_lab.steps import generator_steps
 
 OptimizerFactory = Callable[..., Optimizer]
 
@@ -130,7 +131,7 @@ class GANModule(L.LightningModule):
     @property
     def g_steps(self) -> int:
         """Generator steps taken (Lightning's global_step counts n_critic + 1 optimiser steps per step)."""
-        return self.global_step // (self.n_critic + 1)
+        return generator_steps(self.global_step, self.n_critic)
 
     def sample_z(self, n: int, truncation: float | None = None, generator: torch.Generator | None = None) -> Tensor:
         """z ~ N(0, I), or the truncated normal on [-truncation, truncation] (BigGAN's truncation trick)."""
