@@ -32,10 +32,10 @@ from gan_lab.metrics import load_classifier, real_batches
 from gan_lab.nets.conditional import check_labels
 
 
-def _load(cfg: DictConfig):
-    """(model, datamodule of its run, generator steps, output folder) of ``cfg.ckpt``."""
+def _load(cfg: DictConfig, folder: str = "latent"):
+    """(model, datamodule of its run, generator steps, output folder: ``out_dir`` or <run>/<folder>) of ``cfg.ckpt``."""
     model, datamodule, g_steps = load_run(cfg.ckpt, cfg.get("device", "cpu"), cfg.get("data_root"))
-    out = Path(cfg.out_dir) if cfg.get("out_dir") else Path(cfg.ckpt).resolve().parent.parent / "latent"
+    out = Path(cfg.out_dir) if cfg.get("out_dir") else Path(cfg.ckpt).resolve().parent.parent / folder
     out.mkdir(parents=True, exist_ok=True)
     return model, datamodule, g_steps, out
 
@@ -140,9 +140,8 @@ def reconstruction_report(module: EncoderModule, dataset, n: int, seed: int = 0)
 
 
 def train_encoder(cfg: DictConfig) -> dict[str, Any]:
-    model, datamodule, g_steps, out = _load(cfg)
+    model, datamodule, g_steps, out = _load(cfg, "encoder")
     _unconditional(model, "encoder")
-    out = Path(cfg.out_dir) if cfg.out_dir else Path(cfg.ckpt).resolve().parent.parent / "encoder"
     L.seed_everything(cfg.seed, workers=True)
     datamodule.batch_size = cfg.batch_size
     module = EncoderModule(model.sampler, model.latent_dim, datamodule.channels, datamodule.image_size,
@@ -310,10 +309,9 @@ def _average_arithmetic(cfg: DictConfig, model, out: Path) -> dict[str, Any]:
 
 @torch.no_grad()
 def _features(model, dataset, n: int) -> tuple[torch.Tensor, torch.Tensor]:
-    features = [model.discriminator.features(x.to(model.device)).flatten(1).cpu() for x in real_batches(dataset, n, 250)]
-    labels = dataset.labels[:n].cpu() if isinstance(dataset, InMemoryImages) else torch.tensor(
-        [dataset[i][1] for i in range(n)])
-    return torch.cat(features), labels
+    features = [model.discriminator.features(x.to(model.device)).flatten(1).cpu()
+                for x in real_batches(dataset, n, 250)]
+    return torch.cat(features), _labels_of(dataset)[0][:n]
 
 
 def probe_features(cfg: DictConfig) -> dict[str, Any]:
@@ -330,7 +328,8 @@ def probe_features(cfg: DictConfig) -> dict[str, Any]:
     d_test, y_test = _features(model, test, n_test)
     results["feature_dim"] = d_train.shape[1]
     pixels = lambda ds, n: torch.cat([x.flatten(1) for x in real_batches(ds, n, 250)])  # noqa: E731
-    for name, (a, b) in {"discriminator": (d_train, d_test), "pixels": (pixels(train, n_train), pixels(test, n_test))}.items():
+    spaces = {"discriminator": (d_train, d_test), "pixels": (pixels(train, n_train), pixels(test, n_test))}
+    for name, (a, b) in spaces.items():
         scaler = StandardScaler().fit(a.numpy())
         probe = LogisticRegression(max_iter=2000).fit(scaler.transform(a.numpy()), y_train.numpy())
         results[f"{name}_train_accuracy"] = probe.score(scaler.transform(a.numpy()), y_train.numpy())
