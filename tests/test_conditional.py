@@ -172,3 +172,62 @@ def test_accuracy_metric_scores_generated_images_against_their_requested_class(m
     model, run, _ = load_model(f"{plain.paths.output_dir}/checkpoints/last.ckpt")
     with pytest.raises(FeatureNetworkError, match="needs a conditional model"):
         evaluate_generator(model, instantiate(run.data), network, ["accuracy"], n_samples=10)
+
+
+def _acgan(make_cfg, aux_fake: str):
+    model, _, _ = build(make_cfg("model=cgan", "model.d_conditioning=acgan", f"model.aux_fake={aux_fake}"))
+    return model
+
+
+@pytest.mark.parametrize("aux_fake", ["real", "fake", "tac"])
+def test_acgan_terms_by_hand_with_one_critic_pass_per_batch(make_cfg, aux_fake):
+    model = _acgan(make_cfg, aux_fake)
+    d, k = model.discriminator, model.num_classes
+    torch.manual_seed(0)
+    real, fake, y = torch.randn(4, 1, 8, 8), torch.randn(4, 1, 8, 8), torch.tensor([0, 3, 3, 9])
+    passes, features = [], d.net.features
+    d.net.features = lambda x: passes.append(1) or features(x)
+    loss, logs = model.discriminator_loss(real, fake, y)
+    assert len(passes) == 2  # one pass over the real batch and one over the fakes: adversarial + class logits
+    with torch.no_grad():
+        (r_out, r_logits), (f_out, f_logits) = d.classify(real), d.classify(fake)
+    ce = torch.nn.functional.cross_entropy
+    aux = ce(r_logits[:, :k], y)  # D's class head learns the real images' classes ...
+    if aux_fake != "real":  # ... and the fakes' (original ACGAN: the same head; TAC: the twin head, logits K..2K)
+        aux += ce(f_logits if aux_fake == "fake" else f_logits[:, k:], y)
+    torch.testing.assert_close(logs["d_aux_loss"], aux)
+    torch.testing.assert_close(loss, model.d_loss(r_out, f_out) + aux)
+    assert r_logits.shape == (4, 2 * k if aux_fake == "tac" else k)
+
+    passes.clear()
+    g_loss, g_logs = model.generator_loss(fake, y)
+    g_aux = ce(f_logits[:, :k], y) - (ce(f_logits[:, k:], y) if aux_fake == "tac" else 0.0)
+    assert len(passes) == 1
+    torch.testing.assert_close(g_logs["g_aux_loss"], g_aux)
+    torch.testing.assert_close(g_loss, model.g_loss(f_out) + g_aux)
+
+
+def test_unknown_aux_fake_is_a_clear_error(make_cfg):
+    from gan_lab.cli import user_error
+
+    with pytest.raises(Exception) as raised:  # Hydra wraps it; the command line prints the ConfigError alone
+        _acgan(make_cfg, "both")
+    assert isinstance(user_error(raised.value), ConfigError)
+    assert "unknown model.aux_fake 'both': use one of ('real', 'fake', 'tac')" in str(user_error(raised.value))
+
+
+def test_label_effect_is_zero_for_a_generator_that_ignores_the_label_and_large_when_the_label_decides(make_cfg):
+    from gan_lab.metrics import label_effect
+
+    model, _, _ = build(make_cfg("model=cgan", "model.ema_decay=null"))
+    model.fake_images = lambda generator, z, labels: z[:, :4].view(-1, 1, 2, 2)  # ignores the label
+    assert label_effect(model, n_z=5) == 0.0
+    # label-only images: across z nothing changes; a tiny z term keeps the ratio finite and huge
+    model.fake_images = lambda generator, z, labels: (labels[:, None].float() + 1e-3 * z[:, :4]).view(-1, 1, 2, 2)
+    assert label_effect(model, n_z=5) > 100
+    # images = one-hot label + z with equal scales: by hand, ratio of the mean pairwise distances
+    model.fake_images = lambda generator, z, labels: torch.cat([z[:, :1], labels[:, None].float()], 1).view(-1, 1, 1, 2)
+    z = model.sample_z(5, generator=torch.Generator().manual_seed(0))
+    across_z = torch.cdist(z[:, :1], z[:, :1]).sum() / (5 * 4)
+    expected = torch.tensor([abs(a - b) for a in range(10) for b in range(10) if a != b]).float().mean() / across_z
+    assert label_effect(model, n_z=5) == pytest.approx(expected.item(), rel=1e-5)

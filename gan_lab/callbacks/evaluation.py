@@ -1,8 +1,14 @@
 """Periodic evaluation during training: FID/KID (images) or mode coverage (2-D mixtures), logged as ``val/*``
-so TensorBoard shows it and a ``ModelCheckpoint(monitor="val/fid")`` keeps the best checkpoint."""
+so TensorBoard shows it and a ``ModelCheckpoint(monitor="val/fid")`` keeps the best checkpoint.
+
+Conditional models are also checked for conditioning: ``val/label_effect`` (how much G's images change with the
+label for fixed z, relative to z; 0 = the label is ignored) and, with a classifier feature network,
+``val/class_accuracy`` (share of images the classifier assigns to the class they were asked for). A run whose
+samples ignore the label gets a warning: a falling aux loss alone does not show it (see models/conditional.py)."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
 import lightning as L
@@ -10,7 +16,9 @@ from torch import nn
 
 from gan_lab.data import GaussianMixtureDataModule
 from gan_lab.errors import ConfigError
-from gan_lab.metrics import FeatureCache, evaluate_generator
+from gan_lab.metrics import FeatureCache, evaluate_generator, label_effect
+
+log = logging.getLogger("gan_lab")
 
 
 class Evaluation(L.Callback):
@@ -35,13 +43,30 @@ class Evaluation(L.Callback):
     def evaluate(self, trainer: L.Trainer, pl_module: L.LightningModule) -> dict[str, float]:
         results = None
         if trainer.is_global_zero:
+            num_classes = getattr(pl_module, "num_classes", None)
+            check_classes = bool(num_classes) and hasattr(self.features, "classifier")
+            metrics = self.metrics + ["accuracy"] * (check_classes and "accuracy" not in self.metrics)
             results, _ = evaluate_generator(
-                pl_module, trainer.datamodule, self.features, self.metrics, self.n_samples, split=self.split,
+                pl_module, trainer.datamodule, self.features, metrics, self.n_samples, split=self.split,
                 batch_size=self.batch_size, cache=self.cache, seed=self.seed,
             )
+            if num_classes:
+                results = self._check_conditioning(results, pl_module, num_classes)
         results = trainer.strategy.broadcast(results, src=0)
         for name, value in results.items():
             pl_module.log(f"val/{name}", float(value), prog_bar=name in ("fid", "modes_covered"))
+        return results
+
+    def _check_conditioning(self, results: dict, pl_module: L.LightningModule, num_classes: int) -> dict:
+        results = dict(results)
+        if "accuracy" in results:
+            results["class_accuracy"] = results.pop("accuracy")
+        results["label_effect"] = label_effect(pl_module, seed=self.seed)
+        accuracy = results.get("class_accuracy")
+        if results["label_effect"] < 0.1 or (accuracy is not None and accuracy < 2 / num_classes):
+            shown = "" if accuracy is None else f"class accuracy {accuracy:.1%} (chance {1 / num_classes:.1%}), "
+            log.warning(f"generator step {pl_module.g_steps}: the samples barely depend on the label ({shown}"
+                        f"label effect {results['label_effect']:.3f}): the model is not conditioning yet")
         return results
 
     def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:

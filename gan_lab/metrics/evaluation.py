@@ -87,3 +87,21 @@ def evaluate_generator(model, datamodule, network: nn.Module | None = None, metr
         results["accuracy"] = (torch.cat(predicted) == labels.cpu()).float().mean().item()
         protocol["labels"] = f"classes 0..{num_classes - 1} in turn, {n_samples // num_classes}+ images each"
     return results, protocol
+
+
+@torch.no_grad()
+def label_effect(model, n_z: int = 16, seed: int = 0, ema: bool = True) -> float:
+    """How much a conditional generator's images change with the label, relative to how much they change with z.
+
+    For ``n_z`` fixed z and every class: the mean distance between images of one z under different labels, divided
+    by the mean distance between images of one label under different z. 0: the label changes nothing (the model
+    ignores it); around 1 or more: the class matters as much as the noise, as in a model that conditions.
+    """
+    g = torch.Generator().manual_seed(seed)
+    k = model.num_classes
+    z = model.sample_z(n_z, generator=g)
+    labels = torch.arange(k, device=model.device).repeat_interleave(n_z)
+    images = model.generate(z.repeat(k, 1), labels, ema=ema).float().flatten(1).view(k, n_z, -1)
+    across_labels = torch.cdist(images.transpose(0, 1), images.transpose(0, 1)).mean() * k / (k - 1)  # per z
+    across_z = torch.cdist(images, images).mean() * n_z / (n_z - 1)  # per label
+    return (across_labels / across_z.clamp_min(1e-12)).item()

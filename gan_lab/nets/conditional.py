@@ -8,7 +8,8 @@ Generator:
 Discriminator:
 - ``concat``: the one-hot label as extra constant input channels (1 + 10 = 11 for MNIST).
 - ``projection`` (Miyato & Koyama 2018): D(x, y) = ψ(φ(x)) + ⟨embed(y), φ(x)⟩.
-- ``acgan`` (Odena et al. 2017): no label input; an auxiliary head classifies the image (``classify``).
+- ``acgan`` (Odena et al. 2017): no label input; an auxiliary head classifies the image (``classify``, one pass
+  for the adversarial output and the class logits).
 """
 
 from __future__ import annotations
@@ -114,7 +115,7 @@ class ConditionalDiscriminator(nn.Module):
     """
 
     def __init__(self, net: Callable[..., nn.Module], channels: int, image_size: int, num_classes: int,
-                 conditioning: str = "projection", spectral_norm: bool = False):
+                 conditioning: str = "projection", spectral_norm: bool = False, twin: bool = False):
         super().__init__()
         if conditioning not in D_CONDITIONING:
             raise ConfigError(f"unknown discriminator conditioning {conditioning!r}: use one of {D_CONDITIONING}")
@@ -130,7 +131,8 @@ class ConditionalDiscriminator(nn.Module):
                 nn.init.normal_(embed.weight, 0.0, 0.02)
                 self.embed = maybe_sn(embed, spectral_norm)
             else:
-                self.classes = maybe_sn(nn.Linear(width, num_classes), spectral_norm)
+                # ACGAN's class head; with ``twin`` (TAC-GAN) a second head on the same features: logits K..2K
+                self.classes = maybe_sn(nn.Linear(width, num_classes * (2 if twin else 1)), spectral_norm)
 
     @staticmethod
     def _pooled(h: Tensor) -> Tensor:
@@ -147,6 +149,7 @@ class ConditionalDiscriminator(nn.Module):
         return out
 
     def classify(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        """ACGAN: (adversarial output (B,), class logits (B, num_classes)) from one pass."""
+        """ACGAN: (adversarial output (B,), class logits (B, num_classes), or (B, 2·num_classes) with the twin
+        head of TAC-GAN after the class head's) from one pass."""
         h = self.net.features(x)
         return self.net.head(h).flatten(), self.classes(self._pooled(h))
