@@ -33,7 +33,7 @@ def test_conditional_generators_use_the_label(net, g_mode):
         assert g.cbns and all(isinstance(m, ConditionalBatchNorm) for m in g.cbns)
         with torch.no_grad():
             for m in g.cbns:
-                m.gain.weight.normal_()  # per-class gains (initialised to 1, as plain batch norm)
+                m.gain.weight.normal_()  # per-class gains (1 + scale·Δ, Δ initialised to 0: plain batch norm)
     z = torch.randn(4, 8)
     a, b = g(z, torch.tensor([0, 1, 2, 3])), g(z, torch.tensor([4, 5, 6, 7]))
     assert a.shape == (4, *((3, 16, 16) if net == "resnet" else (1, 8, 8)))
@@ -42,7 +42,7 @@ def test_conditional_generators_use_the_label(net, g_mode):
 
 @pytest.mark.parametrize("g_mode", ["concat", "cbn"])
 def test_class_weights_blend_classes_and_one_hot_weights_equal_class_indices(g_mode):
-    g = ConditionalGenerator(NETS["dcgan"][0], latent_dim=8, num_classes=10, conditioning=g_mode).eval()
+    g = ConditionalGenerator(NETS["dcgan"][0], latent_dim=8, num_classes=10, conditioning=g_mode, cbn_scale=3.0).eval()
     with torch.no_grad():
         for m in g.cbns:
             m.gain.weight.normal_(), m.bias.weight.normal_()
@@ -56,8 +56,8 @@ def test_class_weights_blend_classes_and_one_hot_weights_equal_class_indices(g_m
         layer = g.cbns[0]
         x = torch.randn(3, layer.norm.num_features, 4, 4)
         layer.labels = halfway
-        gain = (layer.gain.weight[2] + layer.gain.weight[5]) / 2
-        bias = (layer.bias.weight[2] + layer.bias.weight[5]) / 2
+        gain = (1 + 3 * layer.gain.weight[2] + 1 + 3 * layer.gain.weight[5]) / 2  # class gain: 1 + scale·Δ
+        bias = (3 * layer.bias.weight[2] + 3 * layer.bias.weight[5]) / 2
         torch.testing.assert_close(layer(x), layer.norm(x) * gain[:, None, None] + bias[:, None, None])
     with pytest.raises(ConfigError, match=r"shape \(batch, num_classes\) = \(3, 10\); got \(3, 4\)"):
         g(z, torch.rand(3, 4))
@@ -231,3 +231,28 @@ def test_label_effect_is_zero_for_a_generator_that_ignores_the_label_and_large_w
     across_z = torch.cdist(z[:, :1], z[:, :1]).sum() / (5 * 4)
     expected = torch.tensor([abs(a - b) for a in range(10) for b in range(10) if a != b]).float().mean() / across_z
     assert label_effect(model, n_z=5) == pytest.approx(expected.item(), rel=1e-5)
+
+
+@pytest.mark.parametrize("d_mode", ["concat", "projection"])
+def test_matching_aware_critic_counts_real_images_with_a_wrong_label_as_fake(make_cfg, d_mode):
+    model, _, _ = build(make_cfg("model=cgan", f"model.d_conditioning={d_mode}", "model.mismatch_weight=0.5"))
+    torch.manual_seed(0)
+    real, fake, y = torch.randn(64, 1, 8, 8), torch.randn(64, 1, 8, 8), torch.arange(64) % 10
+    model.noise = torch.Generator().manual_seed(3)
+    loss, logs = model.discriminator_loss(real, fake, y)
+    wrong = (y + torch.randint(1, 10, y.shape, generator=torch.Generator().manual_seed(3))) % 10
+    assert (wrong != y).all()  # never the image's own class
+    d = model.discriminator
+    r, f, w = d(real, y), d(fake, y), d(real, wrong)
+    softplus = torch.nn.functional.softplus  # BCE: real term softplus(-D), fake term softplus(D)
+    expected = softplus(-r).mean() + (softplus(f).mean() + softplus(w).mean()) / 2  # real + ½(fake + wrong)
+    torch.testing.assert_close(loss, expected)
+    torch.testing.assert_close(logs["d_mismatch_loss"], softplus(-r).mean() + softplus(w).mean())
+
+
+def test_mismatch_weight_needs_a_critic_that_sees_the_label(make_cfg):
+    from gan_lab.cli import user_error
+
+    with pytest.raises(Exception) as raised:
+        build(make_cfg("model=cgan", "model.d_conditioning=acgan", "model.mismatch_weight=0.5"))
+    assert "model.mismatch_weight needs a discriminator that sees the label" in str(user_error(raised.value))

@@ -36,6 +36,12 @@ class ConditionalGAN(GANModule):
         num_classes: number of classes (the data's ``num_classes``).
         g_conditioning: ``concat`` | ``cbn``; d_conditioning: ``concat`` | ``projection`` | ``acgan``.
         aux_weight: weight of ACGAN's classification losses.
+        cbn_scale: learning-rate multiplier of the per-class gains and biases of conditional batch norm (g_conditioning
+            =cbn; see ConditionalBatchNorm).
+        mismatch_weight: w of the matching-aware critic (Reed et al. 2016; StackGAN) for D's that see the label
+            (concat, projection): real images with a wrong label count as fake, D loss = (1 − w)·loss(real, fake)
+            + w·loss(real, real with a wrong label), i.e. real + ½(fake + wrong) at w = ½. 0: off; None (default):
+            ½ for the D's that see the label, 0 for ACGAN's.
         aux_fake: what D's class head learns from (ACGAN): ``real`` images only (default), ``fake`` too (the
             original ACGAN, prone to an invisible class code), or ``tac`` (TAC-GAN's twin head on fakes).
     """
@@ -43,22 +49,31 @@ class ConditionalGAN(GANModule):
     def __init__(self, generator: Callable[..., nn.Module], discriminator: Callable[..., nn.Module], *args,
                  num_classes: int | None, latent_dim: int, g_conditioning: str = "concat",
                  d_conditioning: str = "concat", aux_weight: float = 1.0, aux_fake: str = "real",
-                 **kwargs):
+                 mismatch_weight: float | None = None, cbn_scale: float = 1.0, **kwargs):
         if not num_classes:
             raise ConfigError("a conditional model needs a labelled dataset, and this data has no classes "
                               "(data.num_classes is null): use an unconditional model or labelled data")
+        if mismatch_weight is None:
+            mismatch_weight = 0.0 if d_conditioning == "acgan" else 0.5
+        if not 0 <= mismatch_weight <= 1:
+            raise ConfigError(f"model.mismatch_weight must be in [0, 1], got {mismatch_weight}")
+        if mismatch_weight and d_conditioning == "acgan":
+            raise ConfigError("model.mismatch_weight needs a discriminator that sees the label (d_conditioning=concat "
+                              "or projection); ACGAN's D does not: set model.mismatch_weight=0")
         if aux_fake not in AUX_FAKE:
             raise ConfigError(f"unknown model.aux_fake {aux_fake!r}: use one of {AUX_FAKE}")
         d_kwargs = discriminator.keywords
         spectral_norm = d_kwargs.get("spectral_norm", False)
         super().__init__(
-            ConditionalGenerator(generator, latent_dim, num_classes, g_conditioning),
+            ConditionalGenerator(generator, latent_dim, num_classes, g_conditioning, cbn_scale),
             ConditionalDiscriminator(discriminator, d_kwargs["channels"], d_kwargs["image_size"], num_classes,
                                      d_conditioning, spectral_norm, twin=aux_fake == "tac"),
             *args, latent_dim=latent_dim, **kwargs,
         )
         self.num_classes, self.aux_weight, self.aux_fake = num_classes, aux_weight, aux_fake
         self.acgan = d_conditioning == "acgan"
+        self.mismatch_weight = mismatch_weight
+        self._outputs: list[Tensor] = []  # D's outputs in the current loss: real, fake (, penalties' inputs)
         self._class_logits: list[Tensor] = []  # ACGAN: class logits of the critic calls of the current loss
         self._labels_checked = False
 
@@ -66,10 +81,12 @@ class ConditionalGAN(GANModule):
         return generator(z, labels)
 
     def critic(self, x: Tensor, labels: Tensor) -> Tensor:
-        if not self.acgan:
-            return self.discriminator(x, labels)
-        out, logits = self.discriminator.classify(x)  # one pass: adversarial output and class logits
-        self._class_logits.append(logits)
+        if self.acgan:
+            out, logits = self.discriminator.classify(x)  # one pass: adversarial output and class logits
+            self._class_logits.append(logits)
+        else:
+            out = self.discriminator(x, labels)
+        self._outputs.append(out)
         return out
 
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
@@ -79,8 +96,13 @@ class ConditionalGAN(GANModule):
         super().training_step(batch, batch_idx)
 
     def discriminator_loss(self, real: Tensor, fake: Tensor, labels: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
-        self._class_logits.clear()
+        self._outputs.clear(), self._class_logits.clear()
         loss, logs = super().discriminator_loss(real, fake, labels)  # critic(real), then critic(fake), first
+        if self.mismatch_weight:
+            shift = torch.randint(1, self.num_classes, labels.shape, device=labels.device, generator=self.noise)
+            wrong = self.d_loss(self._outputs[0], self.critic(real, (labels + shift) % self.num_classes))
+            loss = loss + self.mismatch_weight * (wrong - logs["d_loss"])
+            logs["d_mismatch_loss"] = wrong.detach()
         if self.acgan:
             real_logits, fake_logits = self._class_logits[:2]
             aux = F.cross_entropy(real_logits[:, :self.num_classes], labels)
@@ -93,7 +115,7 @@ class ConditionalGAN(GANModule):
         return loss, logs
 
     def generator_loss(self, fake: Tensor, labels: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
-        self._class_logits.clear()
+        self._outputs.clear(), self._class_logits.clear()
         loss, logs = super().generator_loss(fake, labels)
         if self.acgan:
             logits = self._class_logits[0]

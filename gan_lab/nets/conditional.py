@@ -32,15 +32,21 @@ class ConditionalBatchNorm(nn.Module):
 
     The labels of the batch are set on the layer (``labels``) by the generator before its forward pass: class
     indices (B,), or class weights (B, num_classes) that mix the classes' gains and biases (class interpolation).
+
+    Class y's gain is 1 + scale·Δ_y and its bias scale·β_y, with Δ and β (``gain``, ``bias``) starting at 0: plain
+    batch norm at first. ``scale`` is the learning-rate multiplier of the class parameters under Adam (whose step
+    does not depend on a parameter's scale): at scale 1 and lr 2e-4 a class's gain can move by at most ~0.1 in
+    500 steps, too little for the label to matter early, and cBN generators ignored it (README "Conditioning").
     """
 
-    def __init__(self, norm: nn.modules.batchnorm._BatchNorm, num_classes: int):
+    def __init__(self, norm: nn.modules.batchnorm._BatchNorm, num_classes: int, scale: float = 1.0):
         super().__init__()
         self.norm = type(norm)(norm.num_features, eps=norm.eps, momentum=norm.momentum, affine=False)
         self.gain = nn.Embedding(num_classes, norm.num_features)
         self.bias = nn.Embedding(num_classes, norm.num_features)
-        nn.init.ones_(self.gain.weight)
+        nn.init.zeros_(self.gain.weight)
         nn.init.zeros_(self.bias.weight)
+        self.scale = scale
         self.labels: Tensor | None = None
 
     def forward(self, x: Tensor) -> Tensor:
@@ -49,18 +55,19 @@ class ConditionalBatchNorm(nn.Module):
             gain, bias = self.labels @ self.gain.weight, self.labels @ self.bias.weight
         else:
             gain, bias = self.gain(self.labels), self.bias(self.labels)
+        gain, bias = 1 + self.scale * gain, self.scale * bias  # class weights sum to 1: the mean of the classes'
         return self.norm(x) * gain.view(shape) + bias.view(shape)
 
 
-def _replace_batch_norms(module: nn.Module, num_classes: int) -> list[ConditionalBatchNorm]:
+def _replace_batch_norms(module: nn.Module, num_classes: int, scale: float) -> list[ConditionalBatchNorm]:
     replaced = []
     for name, child in module.named_children():
         if isinstance(child, (nn.BatchNorm1d, nn.BatchNorm2d)):
-            cbn = ConditionalBatchNorm(child, num_classes)
+            cbn = ConditionalBatchNorm(child, num_classes, scale)
             setattr(module, name, cbn)
             replaced.append(cbn)
         else:
-            replaced += _replace_batch_norms(child, num_classes)
+            replaced += _replace_batch_norms(child, num_classes, scale)
     return replaced
 
 
@@ -81,7 +88,8 @@ class ConditionalGenerator(nn.Module):
     interpolation: a one-hot row gives exactly the image of its class.
     """
 
-    def __init__(self, net: Callable[..., nn.Module], latent_dim: int, num_classes: int, conditioning: str = "concat"):
+    def __init__(self, net: Callable[..., nn.Module], latent_dim: int, num_classes: int, conditioning: str = "concat",
+                 cbn_scale: float = 1.0):
         super().__init__()
         if conditioning not in G_CONDITIONING:
             raise ConfigError(f"unknown generator conditioning {conditioning!r}: use one of {G_CONDITIONING}")
@@ -90,7 +98,7 @@ class ConditionalGenerator(nn.Module):
             self.net, self.cbns = net(latent_dim=latent_dim + num_classes), []
         else:
             self.net = net(latent_dim=latent_dim)
-            self.cbns = _replace_batch_norms(self.net, num_classes)
+            self.cbns = _replace_batch_norms(self.net, num_classes, cbn_scale)
             if not self.cbns:
                 raise ConfigError("conditioning=cbn needs batch norm in the generator (generator.norm=batch)")
 
