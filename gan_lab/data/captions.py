@@ -38,8 +38,8 @@ def _position_phrases(row: str, col: str) -> list[str]:
         return [f"at the {r}" for r in _ROW[row]] + [f"{r} {c}" for r in _ROW[row] for c in ("centre", "middle")]
     if row == "middle":  # "on the left", "middle left"
         return [f"on the {col}", f"at the {col}", f"middle {col}", f"centre {col}"]
-    return [f"in the {r} {col}" for r in _ROW[row]] + [f"{r}-{col}" for r in _ROW[row]] + [f"{r} {col} corner"
-                                                                                              for r in _ROW[row]]
+    return [f"{prefix}{r}{sep}{col}{suffix}" for r in _ROW[row]
+            for prefix, sep, suffix in (("in the ", " ", ""), ("", "-", ""), ("", " ", " corner"), ("", " ", ""))]
 
 
 PHRASES: dict[str, list[list[str]]] = {
