@@ -3,7 +3,8 @@
 - :class:`AttributeClassifier`: a small CNN with one head per attribute (shape, colour, size, position, ...),
   trained in seconds on the real images of a data set (:func:`attribute_classifier` trains it once and keeps it
   under ``cache_dir``). Half of its training images are blurred (downsampled ×2 or ×4 and back), so that it
-  also reads low-resolution (Stage-I) images, upsampled to its size, and cannot invent detail they lack.
+  also reads low-resolution (Stage-I) images, upsampled to its size; the pattern head learns from sharp images
+  only, so on blurred ones it has nothing to read (a Stage-I image scores about chance on pattern).
 - :func:`attribute_agreement`: per attribute, the share of generated images whose predicted value is the one
   their caption asked for (over the captions that name it; chance = 1 / number of values).
 - :func:`r_precision`: the AttnGAN/DM-GAN protocol: per image, its own caption among ``n_candidates - 1``
@@ -23,6 +24,8 @@ from torch import Tensor, nn
 
 from gan_lab.data.datamodule import to_tanh_range
 
+FINE_DETAIL = ("pattern",)  # attributes not learnt from blurred images (they do not show there)
+
 
 class AttributeClassifier(nn.Module):
     """(N, 3, S, S) in [-1, 1] (other sizes are resized to ``image_size``) -> {attribute: (N, n_values) logits}."""
@@ -35,17 +38,19 @@ class AttributeClassifier(nn.Module):
 
         # space-to-depth keeps every pixel (the 1-px pattern) at half the cost of a full-resolution first layer
         layers, c, size = [nn.PixelUnshuffle(2), *conv(12, width), *conv(width, width)], width, image_size // 2
-        while size > 4:
+        while size > 8:
             layers += [nn.MaxPool2d(2), *conv(c, min(2 * c, 4 * width))]
             c, size = min(2 * c, 4 * width), size // 2
-        self.body = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(4), nn.Flatten(), nn.Linear(16 * c, 256),
-                                  nn.ReLU(True))
+        self.body = nn.Sequential(*layers)
+        # where (a 4×4 map) and what (a global max: the same shape anywhere)
+        self.mlp = nn.Sequential(nn.Linear(17 * c, 256), nn.ReLU(True))
         self.heads = nn.ModuleDict({name: nn.Linear(256, n) for name, n in self.attributes.items()})
 
     def forward(self, images: Tensor) -> dict[str, Tensor]:
         if images.shape[-1] != self.image_size:
             images = F.interpolate(images.float(), size=(self.image_size,) * 2, mode="bilinear", antialias=True)
         h = self.body(images)
+        h = self.mlp(torch.cat([F.adaptive_avg_pool2d(h, 4).flatten(1), h.amax((2, 3))], 1))
         return {name: head(h) for name, head in self.heads.items()}
 
     @torch.no_grad()
@@ -60,8 +65,9 @@ class AttributeClassifier(nn.Module):
         return torch.cat(out)
 
 
-def blur(images: Tensor, generator: torch.Generator) -> Tensor:
-    """Each image kept, or downsampled ×2 or ×4 (area) and upsampled back (bilinear), with probability ½, ¼, ¼."""
+def blur(images: Tensor, generator: torch.Generator) -> tuple[Tensor, Tensor]:
+    """Each image kept, or downsampled ×2 or ×4 (area) and upsampled back (bilinear), with probability ½, ¼, ¼;
+    and which images were blurred (N,) bool."""
     size = images.shape[-1]
     out = images.clone()
     kind = torch.randint(4, (len(images),), generator=generator)
@@ -69,11 +75,11 @@ def blur(images: Tensor, generator: torch.Generator) -> Tensor:
         if rows.any() and size // factor >= 4:
             small = F.avg_pool2d(images[rows], factor)
             out[rows] = F.interpolate(small, size=(size, size), mode="bilinear", align_corners=False)
-    return out
+    return out, kind >= 2
 
 
 def train_attribute_classifier(images: Tensor, attributes: Tensor, names: tuple[str, ...], sizes: tuple[int, ...],
-                               epochs: int = 4, batch_size: int = 128, lr: float = 2e-3,
+                               epochs: int = 4, batch_size: int = 32, lr: float = 2e-3,
                                seed: int = 0) -> AttributeClassifier:
     """Fit on uint8 images (N, 3, S, S) and their attribute values (N, n_attributes) (cross-entropy per head)."""
     torch.manual_seed(seed)
@@ -87,8 +93,12 @@ def train_attribute_classifier(images: Tensor, attributes: Tensor, names: tuple[
         order = torch.randperm(len(images), generator=g)
         for i in range(0, len(images) - batch_size + 1, batch_size):
             idx = order[i:i + batch_size]
-            logits = net(blur(to_tanh_range(images[idx]), g))
-            loss = sum(F.cross_entropy(logits[n], attributes[idx, k]) for k, n in enumerate(names))
+            x, blurred = blur(to_tanh_range(images[idx]), g)
+            logits = net(x)
+            loss = 0.0
+            for k, name in enumerate(names):
+                rows = ~blurred if name in FINE_DETAIL else torch.ones_like(blurred)
+                loss = loss + F.cross_entropy(logits[name][rows], attributes[idx, k][rows])
             opt.zero_grad()
             loss.backward()
             opt.step()
