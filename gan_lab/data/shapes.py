@@ -52,6 +52,22 @@ def _inside(shape: Tensor, u: Tensor, v: Tensor) -> Tensor:
     return out
 
 
+def _coverage(shape: Tensor, cx: Tensor, cy: Tensor, radius: Tensor, size: int, supersample: int) -> Tensor:
+    """(N, S, S) share of each pixel inside the shapes (centres and half-extents in image units): supersampled in a
+    window around each shape (all shapes fit in 1.1 half-extents), zero elsewhere."""
+    n, window = len(shape), min(size, int(torch.ceil(2.2 * radius.max() * size)) + 2)
+    x0 = (cx * size - window / 2).floor().clamp(0, size - window).long()
+    y0 = (cy * size - window / 2).floor().clamp(0, size - window).long()
+    local = (torch.arange(window * supersample, dtype=torch.float32) + 0.5) / supersample
+    u = ((x0[:, None] + local) / size - cx[:, None]) / radius[:, None]  # (N, W·s)
+    v = ((y0[:, None] + local) / size - cy[:, None]) / radius[:, None]
+    part = F.avg_pool2d(_inside(shape, u[:, None, :], v[:, :, None]).float().unsqueeze(1), supersample).squeeze(1)
+    out = torch.zeros(n, size, size)
+    span = torch.arange(window)
+    out[torch.arange(n)[:, None, None], (y0[:, None] + span)[:, :, None], (x0[:, None] + span)[:, None, :]] = part
+    return out
+
+
 def _pattern_tone(pattern: Tensor, size: int, period: int) -> Tensor:
     """(N, S, S) brightness of the fill: SOLID_TONE, or two tones with mean SOLID_TONE and maximum 1."""
     h = max(period // 2, 1)
@@ -70,17 +86,12 @@ def render(attributes: Tensor, offsets: Tensor, image_size: int, detail_period: 
     out = []
     for attrs, jitter in zip(attributes.split(256), offsets.split(256)):
         shape, colour, size, position, background, pattern, outline = attrs.T
-        s = image_size * supersample
-        grid = (torch.arange(s, dtype=torch.float32) + 0.5) / s  # in image units [0, 1]
         cy = ((position // 3).float() + 0.5) / 3 + 0.04 * jitter[:, 0]
         cx = ((position % 3).float() + 0.5) / 3 + 0.04 * jitter[:, 1]
         radius = torch.tensor(SIZE_FRACTION)[size] * (1 + 0.1 * jitter[:, 2])
-        u = (grid.view(1, 1, -1) - cx.view(-1, 1, 1)) / radius.view(-1, 1, 1)
-        v = (grid.view(1, -1, 1) - cy.view(-1, 1, 1)) / radius.view(-1, 1, 1)
-        cover = F.avg_pool2d(_inside(shape, u, v).float().unsqueeze(1), supersample).squeeze(1)
-        inner_scale = (1 - detail_period / (radius * image_size)).clamp(min=0.1).view(-1, 1, 1)
-        inner = F.avg_pool2d(_inside(shape, u / inner_scale, v / inner_scale).float().unsqueeze(1),
-                             supersample).squeeze(1)
+        inner_scale = (1 - detail_period / (radius * image_size)).clamp(min=0.1)
+        cover = _coverage(shape, cx, cy, radius, image_size, supersample)
+        inner = _coverage(shape, cx, cy, radius * inner_scale, image_size, supersample)
         fill = torch.where(outline.bool().view(-1, 1, 1), inner, cover)
         band = cover - fill
         tone = _pattern_tone(pattern, image_size, detail_period)
