@@ -27,31 +27,68 @@ from gan_lab.data.datamodule import to_tanh_range
 FINE_DETAIL = ("pattern",)  # attributes not learnt from blurred images (they do not show there)
 
 
+WHERE = ("position", "background")  # attributes of the whole image; the others are read from a crop of the object
+
+
+def locate(images: Tensor, threshold: float = 0.3) -> tuple[Tensor, Tensor]:
+    """(row, column) of each image's object: the centroid of the pixels that differ (summed |Δ| over channels >
+    ``threshold``, in [-1, 1] units) from the background, the median colour of the image's border; the image
+    centre when nothing differs."""
+    n, _, h, w = images.shape
+    border = torch.cat([images[..., 0, :], images[..., -1, :], images[..., :, 0], images[..., :, -1]], -1)
+    background = border.median(-1).values
+    mask = ((images - background[..., None, None]).abs().sum(1) > threshold).float()
+    total = mask.sum((1, 2))
+    rows = torch.arange(h, dtype=images.dtype, device=images.device)
+    cols = torch.arange(w, dtype=images.dtype, device=images.device)
+    cy = torch.where(total > 0, (mask.sum(2) * rows).sum(1) / total.clamp(min=1), torch.full_like(total, (h - 1) / 2))
+    cx = torch.where(total > 0, (mask.sum(1) * cols).sum(1) / total.clamp(min=1), torch.full_like(total, (w - 1) / 2))
+    return cy, cx
+
+
+def crop_objects(images: Tensor, size: int) -> Tensor:
+    """(N, C, size, size) windows centred on each image's object (:func:`locate`), edge pixels repeated outside;
+    integer offsets, so pixel-level detail is kept as it is."""
+    cy, cx = locate(images)
+    pad = size // 2 + 1
+    padded = F.pad(images, (pad, pad, pad, pad), mode="replicate")
+    span = torch.arange(size, device=images.device)
+    y0 = (cy.round().long() - size // 2 + pad)[:, None] + span
+    x0 = (cx.round().long() - size // 2 + pad)[:, None] + span
+    out = padded[torch.arange(len(images), device=images.device)[:, None, None], :, y0[:, :, None], x0[:, None, :]]
+    return out.permute(0, 3, 1, 2)
+
+
+def _conv(c_in: int, c_out: int) -> list[nn.Module]:
+    return [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(True)]
+
+
 class AttributeClassifier(nn.Module):
-    """(N, 3, S, S) in [-1, 1] (other sizes are resized to ``image_size``) -> {attribute: (N, n_values) logits}."""
+    """(N, 3, S, S) in [-1, 1] (other sizes are resized to ``image_size``) -> {attribute: (N, n_values) logits}.
+
+    Two small CNNs: one reads the whole image at ¼ resolution (position, background), the other an S/2 window
+    around the object (:func:`crop_objects`; shape, colour, size, pattern, outline) at full resolution (the
+    1-px pattern needs it: a space-to-depth first layer did not learn it).
+    """
 
     def __init__(self, image_size: int, attributes: dict[str, int], width: int = 32):
         super().__init__()
         self.image_size, self.attributes = image_size, dict(attributes)
-        def conv(c_in: int, c_out: int) -> list[nn.Module]:
-            return [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(True)]
-
-        # space-to-depth keeps every pixel (the 1-px pattern) at half the cost of a full-resolution first layer
-        layers, c, size = [nn.PixelUnshuffle(2), *conv(12, width), *conv(width, width)], width, image_size // 2
+        self.crop_size = image_size // 2
+        layers, c, size = [*_conv(3, width // 2), *_conv(width // 2, width)], width, self.crop_size
         while size > 8:
-            layers += [nn.MaxPool2d(2), *conv(c, min(2 * c, 4 * width))]
+            layers += [nn.MaxPool2d(2), *_conv(c, min(2 * c, 4 * width))]
             c, size = min(2 * c, 4 * width), size // 2
-        self.body = nn.Sequential(*layers)
-        # where (a 4×4 map) and what (a global max: the same shape anywhere)
-        self.mlp = nn.Sequential(nn.Linear(17 * c, 256), nn.ReLU(True))
+        self.what = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(4), nn.Flatten(), nn.Linear(16 * c, 256), nn.ReLU(True))
+        self.where = nn.Sequential(nn.AdaptiveAvgPool2d(16), *_conv(3, 16), nn.MaxPool2d(2), *_conv(16, 32),
+                                   nn.MaxPool2d(2), nn.Flatten(), nn.Linear(32 * 16, 256), nn.ReLU(True))
         self.heads = nn.ModuleDict({name: nn.Linear(256, n) for name, n in self.attributes.items()})
 
     def forward(self, images: Tensor) -> dict[str, Tensor]:
         if images.shape[-1] != self.image_size:
             images = F.interpolate(images.float(), size=(self.image_size,) * 2, mode="bilinear", antialias=True)
-        h = self.body(images)
-        h = self.mlp(torch.cat([F.adaptive_avg_pool2d(h, 4).flatten(1), h.amax((2, 3))], 1))
-        return {name: head(h) for name, head in self.heads.items()}
+        what, where = self.what(crop_objects(images, self.crop_size)), self.where(images)
+        return {name: head(where if name in WHERE else what) for name, head in self.heads.items()}
 
     @torch.no_grad()
     def predict(self, images: Tensor, batch_size: int = 512) -> Tensor:
@@ -79,7 +116,7 @@ def blur(images: Tensor, generator: torch.Generator) -> tuple[Tensor, Tensor]:
 
 
 def train_attribute_classifier(images: Tensor, attributes: Tensor, names: tuple[str, ...], sizes: tuple[int, ...],
-                               epochs: int = 4, batch_size: int = 32, lr: float = 2e-3,
+                               epochs: int = 4, batch_size: int = 64, lr: float = 2e-3,
                                seed: int = 0) -> AttributeClassifier:
     """Fit on uint8 images (N, 3, S, S) and their attribute values (N, n_attributes) (cross-entropy per head)."""
     torch.manual_seed(seed)
