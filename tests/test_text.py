@@ -13,7 +13,9 @@ from hydra import compose, initialize_config_dir
 
 from gan_lab.data.shapes import ShapesDataModule
 from gan_lab.errors import ConfigError
-from gan_lab.metrics.attributes import attribute_agreement, chance_levels, r_precision
+from gan_lab.data.datamodule import to_tanh_range
+from gan_lab.metrics.attributes import (attribute_agreement, attribute_classifier, caption_agreement, chance_levels,
+                                      crop_objects, locate, r_precision)
 from gan_lab.text import (GRUTextEncoder, HashedBagOfWords, Vocabulary, contrastive_loss, hashed_encoder,
                           load_sentence_encoder, save_sentence_encoder, tokenize)
 from gan_lab.text.sentence import build_networks
@@ -138,3 +140,46 @@ def test_trained_encoder_r_precision_far_above_chance(tmp_path):
     cfg = _encoder_cfg(tmp_path, "data.n_train=4000", "data.n_test=500", "epochs=4")
     result = train_text_encoder(cfg)
     assert result["r_precision"] > 0.25 and result["r_precision_other_class"] > 0.3  # chance 0.01
+
+
+def test_locate_and_crop_find_the_object():
+    images = torch.full((2, 3, 16, 16), -1.0)
+    images[0, :, 2:5, 10:13] = 1.0   # a 3×3 object centred at (3, 11)
+    images[1, :, 7:9, 7:9] = 0.5     # centred at (7.5, 7.5)
+    cy, cx = locate(images)
+    assert cy.tolist() == [3.0, 7.5] and cx.tolist() == [11.0, 7.5]
+    crops = crop_objects(images, 6)
+    assert crops.shape == (2, 3, 6, 6) and torch.equal(crops[0, :, 2:5, 2:5], images[0, :, 2:5, 10:13])
+    assert (locate(torch.zeros(1, 3, 8, 8))[0] == 3.5).all()  # nothing there: the centre
+
+
+def _shapes_classifier(n_train: int, epochs: int):
+    dm = ShapesDataModule(n_train=n_train, n_test=500, seed=1)
+    return dm, attribute_classifier(dm, epochs=epochs)
+
+
+def test_attribute_classifier_learns_the_easy_attributes_quickly(tmp_path):
+    dm, net = _shapes_classifier(2000, 2)
+    test = dm.split(train=False)
+    images = to_tanh_range(test.images)
+    out = attribute_agreement(net.predict(images), test.attributes, dm.attribute_names)
+    assert out["position"] > 0.9 and out["background"] > 0.9 and out["colour"] > 0.6, out
+    captions = [cs[0] for cs in test.captions]
+    assert caption_agreement(net, images, captions)["position"] > 0.9
+
+
+@pytest.mark.slow
+def test_attribute_classifier_is_accurate_on_real_shapes_and_blind_to_pattern_at_half_size(tmp_path):
+    """Measured (5,000 images, 4 epochs, ~30 s on one CPU thread): ≥ 0.988 on every attribute at 64 px; at 32 px
+    (Stage-I) the same except pattern, 0.22 (chance 0.25)."""
+    dm, net = _shapes_classifier(5000, 4)
+    test = dm.split(train=False)
+    images = to_tanh_range(test.images)
+    sharp = attribute_agreement(net.predict(images), test.attributes, dm.attribute_names)
+    assert min(sharp.values()) > 0.95, sharp
+    small = attribute_agreement(net.predict(F.avg_pool2d(images, 2)), test.attributes, dm.attribute_names)
+    assert small["pattern"] < 0.35 and min(v for k, v in small.items() if k != "pattern") > 0.9, small
+    cached = tmp_path / "cache"
+    first = attribute_classifier(dm, cached, epochs=1)
+    again = attribute_classifier(dm, cached, epochs=1)  # read back, not retrained
+    assert torch.equal(first.predict(images[:50]), again.predict(images[:50]))

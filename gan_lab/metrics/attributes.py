@@ -203,3 +203,12 @@ def r_precision(image_features: Tensor, text_embeddings: Tensor, n_candidates: i
     true_score = (img * txt).sum(1)
     wrong_score = torch.einsum("ne,nke->nk", img, txt[wrong])
     return (wrong_score < true_score[:, None]).all(1).float().mean().item()
+
+
+def caption_agreement(classifier: AttributeClassifier, images: Tensor, captions: list[str]) -> dict[str, float]:
+    """:func:`attribute_agreement` of images (in [-1, 1]) with the attributes their captions ask for (parsed by
+    the ``data=shapes`` grammar, so hand-written captions work too)."""
+    from gan_lab.data.captions import parse_captions
+
+    names = tuple(classifier.attributes)
+    return attribute_agreement(classifier.predict(images), parse_captions(captions), names)
