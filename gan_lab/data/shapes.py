@@ -139,7 +139,7 @@ def sample_attributes(n: int, generator: torch.Generator, pairs: list[tuple[int,
 
 class ShapesDataModule(CaptionedDataModule):
     """``data=shapes`` (see the module docstring). ``text_encoder``: a checkpoint of ``python -m
-    gan_lab.text_encoder`` (None: the hashed bag-of-words fallback over the training captions' words)."""
+    gan_lab.text_encoder`` (None: the hashed bag-of-words fallback over the caption grammar's words)."""
 
     attribute_names = ATTRIBUTES
 
@@ -166,7 +166,10 @@ class ShapesDataModule(CaptionedDataModule):
 
     @property
     def name(self) -> str:
-        return f"shapes:{self.seed}:{self.n_train}:{self.test_split}:{self.image_size}x{self.image_size}x3"
+        """What identifies the images: seed, sizes, split rule (with the held-out pairs), detail period."""
+        split = "iid" if not self.held_out else "compositional(" + ",".join(f"{s}.{c}" for s, c in self.held_out) + ")"
+        return (f"shapes:{self.seed}:{self.n_train}+{self.n_test}:{split}:{self.detail_period}:"
+                f"{self.image_size}x{self.image_size}x3")
 
     def generate(self, train: bool) -> tuple[Tensor, Tensor, list[list[str]]]:
         """(uint8 images, attributes (N, 7), captions) of a split, deterministic from the seed."""
