@@ -40,7 +40,7 @@ def evaluate_encoder(encoder, split, n_candidates: int, seed: int = 0) -> dict[s
 
 def train_text_encoder(cfg: DictConfig) -> dict[str, float]:
     L.seed_everything(cfg.seed, workers=True)
-    datamodule = instantiate(cfg.data, text_encoder=None)
+    datamodule = instantiate(cfg.data, **({"text_encoder": None} if "text_encoder" in cfg.data else {}))
     train = datamodule.split(train=True)
     if getattr(train, "captions", None) is None:
         raise ConfigError(f"{datamodule.name} has no caption text to train a text encoder on (e.g. data=shapes)")

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from hydra import compose, initialize_config_dir
 
 from gan_lab.data.shapes import ShapesDataModule
-from gan_lab.errors import ConfigError
+from gan_lab.errors import CheckpointError, ConfigError
 from gan_lab.data.datamodule import to_tanh_range
 from gan_lab.metrics.attributes import (attribute_agreement, attribute_classifier, caption_agreement, chance_levels,
                                       crop_objects, locate, r_precision)
@@ -107,6 +107,8 @@ def test_encoder_file_round_trip_and_use_by_shapes(tmp_path):
     assert torch.allclose(with_encoder.encode_text(["a red circle"]), encoder(["a red circle"]))
     with pytest.raises(ConfigError, match="data.embedding_dim=16"):
         ShapesDataModule(n_train=64, text_encoder=str(path), embedding_dim=32).setup("fit")
+    with pytest.raises(CheckpointError, match="no text encoder at .*gan_lab.text_encoder"):
+        ShapesDataModule(text_encoder=str(tmp_path / "missing.ckpt")).encode_text(["a red circle"])
 
 
 def test_gru_encoder_ignores_padding():
@@ -130,6 +132,13 @@ def test_text_encoder_command_writes_a_usable_encoder(tmp_path):
     result = train_text_encoder(cfg)
     assert 0 <= result["r_precision"] <= 1 and result["chance"] == pytest.approx(0.05)
     assert load_sentence_encoder(tmp_path / "enc.ckpt").embedding_dim == 32
+
+
+def test_text_encoder_command_needs_captions(tmp_path):
+    from gan_lab.text_encoder import train_text_encoder
+
+    with pytest.raises(ConfigError, match="no caption text"):
+        train_text_encoder(_encoder_cfg(tmp_path, "data=digits", f"paths.data_dir={tmp_path}"))
 
 
 @pytest.mark.slow

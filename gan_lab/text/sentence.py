@@ -74,6 +74,9 @@ def load_sentence_encoder(path: str | Path) -> SentenceEncoder:
     """The frozen encoder saved by ``python -m gan_lab.text_encoder``."""
     from gan_lab.checkpoints import load_checkpoint  # (imports the models; keep gan_lab.text light)
 
+    if not Path(path).is_file():
+        raise CheckpointError(f"no text encoder at {path}: train one with `python -m gan_lab.text_encoder data=shapes` "
+                              "(it prints where it saved it), or set data.text_encoder=null for the hashed fallback")
     ckpt = load_checkpoint(path)
     config = ckpt["gan_lab_config"].get("text_encoder")
     if not config:
