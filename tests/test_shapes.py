@@ -119,6 +119,10 @@ def test_training_batches_are_images_classes_embeddings(make_cfg):
     row = int((split.images == next(iter(loader))[0][0]).flatten(1).all(1).nonzero()[0])
     assert any(torch.allclose(embeddings[0], e) for e in split.embeddings[row])  # one of its own captions
     assert torch.allclose(dm.encode_text(split.captions[row][:1])[0], split.embeddings[row, 0])
+    served = loader.dataset
+    loader.sampler.set_epoch(3)  # as Lightning does each epoch (and on resume): the epoch picks the captions
+    k = caption_choice(torch.tensor([5]), 3, served.seed, 10)[0]
+    assert torch.equal(served.__getitems__([5])[2][0], served.embeddings[5, k])
 
 
 def test_caption_choice_is_fresh_per_epoch_and_reproducible():
