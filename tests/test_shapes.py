@@ -10,7 +10,7 @@ import torch
 from hydra.utils import instantiate
 
 from gan_lab.data.captioned import caption_choice, mismatched_indices
-from gan_lab.data.captions import ATTRIBUTES, COLOURS, make_captions, parse_caption, parse_captions
+from gan_lab.data.captions import ATTRIBUTES, COLOURS, make_captions, parse_caption, parse_captions, swap_attribute
 from gan_lab.data.shapes import SOLID_TONE, ShapesDataModule, downsample, render, sample_attributes
 from gan_lab.errors import ConfigError
 
@@ -46,6 +46,20 @@ def test_parser_reads_hand_written_captions():
     assert parse_caption("a big crimson disc in the upper left") == [0, 0, 2, 0, -1, -1, -1]
     assert parse_caption("red circle, top left, striped") == [0, 0, -1, 0, -1, 1, -1]
     assert parse_caption("a medium-sized blue cross on the right on white without an outline") == [4, 5, 1, 5, 2, -1, 0]
+
+
+def test_swapping_one_attribute_changes_only_it():
+    caption = "a big crimson disc in the upper left, with stripes"
+    swapped = swap_attribute(caption, "colour", "blue")
+    assert swapped == "a big blue disc in the upper left, with stripes"
+    before, after = parse_caption(caption), parse_caption(swapped)
+    assert after[1] == COLOURS.index("blue") and [a for i, a in enumerate(after) if i != 1] == [
+        b for i, b in enumerate(before) if i != 1]
+    assert parse_caption(swap_attribute(caption, "pattern", "dotted"))[5] == 2  # a postfix phrase stays postfix
+    with pytest.raises(ConfigError, match="names no background"):
+        swap_attribute(caption, "background", "white")
+    with pytest.raises(ConfigError, match="colour: red"):
+        swap_attribute(caption, "colour", "magenta")
 
 
 def test_captions_keep_all_attributes_when_nothing_is_dropped(monkeypatch):

@@ -89,6 +89,7 @@ def _lexicon() -> list[tuple[str, str, int]]:
 _LEXICON = _lexicon()
 _PATTERN = re.compile("|".join(rf"(?<![\w-]){re.escape(p)}(?![\w-])" for p, _, _ in _LEXICON))
 _LOOKUP = {p: (a, v) for p, a, v in _LEXICON}
+_POSTFIX_PHRASES = {p for per_value in POSTFIX.values() for ps in per_value for p in ps}
 
 
 def _tidy(text: str) -> str:
@@ -128,6 +129,28 @@ def parse_caption(caption: str) -> list[int]:
         attribute, value = _LOOKUP[match.group(0)]
         found[ATTRIBUTES.index(attribute)] = value
     return found
+
+
+def swap_attribute(caption: str, attribute: str, value: str) -> str:
+    """The caption with its phrase for ``attribute`` replaced by one for ``value`` (both by name), e.g. the colour
+    swap of the text-image consistency check. The caption must name the attribute.
+
+    >>> swap_attribute("a big crimson disc in the upper left", "colour", "blue")
+    'a big blue disc in the upper left'
+    """
+    from gan_lab.errors import ConfigError
+
+    if attribute not in VALUES or value not in VALUES[attribute]:
+        raise ConfigError(f"cannot swap {attribute}={value!r}: attributes and values are "
+                          + "; ".join(f"{a}: {', '.join(v)}" for a, v in VALUES.items()))
+    target = VALUES[attribute].index(value)
+    text = caption.lower()
+    for match in _PATTERN.finditer(text):
+        if _LOOKUP[match.group(0)][0] == attribute:
+            table = POSTFIX if match.group(0) in _POSTFIX_PHRASES else PHRASES
+            new = table[attribute][target][0]
+            return _tidy(text[:match.start()] + new + text[match.end():])
+    raise ConfigError(f"caption {caption!r} names no {attribute}: nothing to swap")
 
 
 def parse_captions(captions: list[str]) -> Tensor:

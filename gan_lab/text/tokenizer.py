@@ -22,7 +22,9 @@ log = logging.getLogger("gan_lab")
 
 
 def tokenize(text: str) -> list[str]:
-    """>>> tokenize("A big, crimson Disc -- top-left!")
+    """Lower-cased words, punctuation dropped.
+
+    >>> tokenize("A big, crimson Disc -- top-left!")
     ['a', 'big', 'crimson', 'disc', 'top-left']
     """
     return _WORD.findall(text.lower())
