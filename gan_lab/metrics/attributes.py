@@ -107,7 +107,7 @@ def blur(images: Tensor, generator: torch.Generator) -> tuple[Tensor, Tensor]:
     and which images were blurred (N,) bool."""
     size = images.shape[-1]
     out = images.clone()
-    kind = torch.randint(4, (len(images),), generator=generator)
+    kind = torch.randint(4, (len(images),), generator=generator).to(images.device)  # a CPU generator, any device
     for factor, rows in ((2, kind == 2), (4, kind == 3)):
         if rows.any() and size // factor >= 4:
             small = F.avg_pool2d(images[rows], factor)

@@ -52,7 +52,7 @@ class ContrastiveModule(L.LightningModule):
 
     def training_step(self, batch: tuple[Tensor, Tensor, Tensor], batch_idx: int) -> Tensor:
         images, ids, lengths = batch
-        images = blur(to_tanh_range(images).cpu(), self.g)[0].to(self.device)
+        images = blur(to_tanh_range(images), self.g)[0]
         loss = contrastive_loss(self.image(images), self.text(ids, lengths), self.hparams.temperature)
         self.log("train/loss", loss, prog_bar=True)
         return loss
