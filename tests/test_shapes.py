@@ -76,6 +76,10 @@ def test_captions_keep_all_attributes_when_nothing_is_dropped(monkeypatch):
 def test_classes_are_shape_times_colours_plus_colour(small):
     split = small.split(train=True)
     assert torch.equal(split.classes, split.attributes[:, 0] * len(COLOURS) + split.attributes[:, 1])
+    images, attributes, captions = small.test_examples(7)
+    test = small.split(train=False)
+    assert images.shape == (7, 3, 64, 64) and images.min() >= -1 and torch.equal(attributes, test.attributes[:7])
+    assert captions == test.captions[:7]
 
 
 def test_images_show_their_attributes():

@@ -90,6 +90,14 @@ class CaptionedDataModule(SplitDataModule):
             raise ConfigError(f"{self.name} has no text encoder for free text (its embeddings were precomputed)")
         return self.encoder(list(captions))
 
+    def test_examples(self, n: int | None = None) -> tuple[Tensor, Tensor | None, list[list[str]] | None]:
+        """The first ``n`` (all) test images in [-1, 1] on the CPU, their attribute values (N, n_attributes) long
+        (None without attributes) and their captions (N lists; None when the data has no caption text)."""
+        split = self.split(train=False)
+        n = len(split) if n is None else min(n, len(split))
+        attributes = None if split.attributes is None else split.attributes[:n].cpu()
+        return to_tanh_range(split.images[:n].cpu()), attributes, None if split.captions is None else split.captions[:n]
+
     def check_embedding_dim(self, found: int, source: str) -> None:
         if found != self.embedding_dim:
             raise ConfigError(f"data.embedding_dim={self.embedding_dim} but {source} gives {found}-d embeddings: "
