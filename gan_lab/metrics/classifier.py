@@ -63,13 +63,13 @@ class ClassifierModule(L.LightningModule):
         self.net = DomainClassifier(channels, image_size, num_classes, width)
 
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
-        images, labels = batch
+        images, labels = batch[:2]  # captioned data also carries sentence embeddings
         loss = F.cross_entropy(self.net(images), labels)
         self.log("train/loss", loss, prog_bar=True)
         return loss
 
     def _accuracy(self, batch: tuple[Tensor, Tensor], name: str) -> None:
-        images, labels = batch
+        images, labels = batch[:2]  # captioned data also carries sentence embeddings
         self.log(name, (self.net(images).argmax(1) == labels).float().mean(), prog_bar=True)
 
     def validation_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
