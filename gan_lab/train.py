@@ -8,12 +8,14 @@ optimises (``optimized_metric``).
 from __future__ import annotations
 
 import json
+import sys
 import warnings
 from pathlib import Path
 
 import lightning as L
 from hydra.utils import instantiate
 from lightning.pytorch.loggers import TensorBoardLogger
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf
 
 from gan_lab.checkpoints import load_checkpoint
@@ -45,7 +47,10 @@ def train(cfg: DictConfig) -> dict[str, float]:
     if cfg.get("ckpt_path"):
         load_checkpoint(cfg.ckpt_path)  # a clear error for a missing or corrupt file, before any work
     model, datamodule, trainer = build(cfg)
-    trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+    try:
+        trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"), weights_only=True)
+    except SystemExit as stop:  # SIGTERM or Ctrl-C, after CheckpointOnException saved last.ckpt
+        interrupted(cfg, trainer, model, stop)
     metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
     for logger in trainer.loggers:  # the run's config (with its final metrics: TensorBoard's HPARAMS tab)
         if isinstance(logger, TensorBoardLogger):
@@ -58,6 +63,22 @@ def train(cfg: DictConfig) -> dict[str, float]:
         (output / "metrics.json").write_text(json.dumps(metrics, indent=2))  # read by the sweep summary
         print(summary(cfg, trainer, model))
     return metrics
+
+
+def interrupted(cfg: DictConfig, trainer: L.Trainer, model: L.LightningModule, stop: SystemExit) -> None:
+    """End an interrupted run as a failure a scheduler can see: exit status 143 for SIGTERM (a preempted job;
+    Lightning's SIGTERMException is a SystemExit(0)), 130 for Ctrl-C, after saying where to resume from and
+    writing ``metrics.json`` with what was logged."""
+    code = 143 if isinstance(stop, SIGTERMException) else 130 if trainer.interrupted else stop.code
+    if trainer.is_global_zero:
+        metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
+        output = Path(cfg.paths.output_dir)
+        output.mkdir(parents=True, exist_ok=True)
+        (output / "metrics.json").write_text(json.dumps({**metrics, "interrupted": True}, indent=2))
+        last = Path(trainer.checkpoint_callback.dirpath) / "last.ckpt" if trainer.checkpoint_callback else None
+        resume = f"; resume with ckpt_path={last}" if last is not None and last.is_file() else " (no checkpoint saved)"
+        print(f"interrupted at generator step {model.g_steps}{resume}", file=sys.stderr)
+    raise SystemExit(code) from None
 
 
 def summary(cfg: DictConfig, trainer: L.Trainer, model: L.LightningModule) -> str:

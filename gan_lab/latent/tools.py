@@ -22,7 +22,7 @@ from torch import Tensor
 from torchvision.io import ImageReadMode, decode_image
 from torchvision.utils import make_grid, save_image
 
-from gan_lab.checkpoints import load_model, load_run
+from gan_lab.checkpoints import load_model, load_run, load_weights
 from gan_lab.data import to_tanh_range, to_unit_range
 from gan_lab.data.datamodule import FitImage, InMemoryImages
 from gan_lab.errors import CheckpointError, ConfigError
@@ -118,7 +118,7 @@ def progress(cfg: DictConfig) -> Path:
 def load_encoder(path: str | Path, device: str = "cpu") -> EncoderModule:
     if not Path(path).is_file():
         raise CheckpointError(f"no encoder at {path}: train one with `python -m gan_lab.latent encoder ckpt=...`")
-    ckpt = torch.load(path, map_location=device, weights_only=False)
+    ckpt = load_weights(path, "encoder")
     generator = load_model(ckpt["hyper_parameters"]["gan_checkpoint"], device)[0].sampler
     module = EncoderModule(generator, **ckpt["hyper_parameters"])
     module.load_state_dict(ckpt["state_dict"])

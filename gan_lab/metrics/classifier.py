@@ -90,8 +90,12 @@ def load_classifier(path: str | Path) -> DomainClassifier:
             f"no domain classifier at {path}: train one with `python -m gan_lab.classifier data=<dataset>` "
             "(it prints where it saved it), then pass features.checkpoint=<that file>"
         )
+    from gan_lab.checkpoints import load_weights
+
+    ckpt = load_weights(path, "domain classifier")  # weights-only: a checkpoint is data, never code
     try:
-        module = ClassifierModule.load_from_checkpoint(path, map_location="cpu")
+        module = ClassifierModule(**ckpt["hyper_parameters"])
+        module.load_state_dict(ckpt["state_dict"])
     except Exception as err:
         raise CheckpointError(f"{path} is not a gan_lab classifier checkpoint ({type(err).__name__}: {err})") from err
     module.net.dataset = module.hparams.dataset  # what it was trained on, for the evaluation protocol

@@ -1,0 +1,131 @@
+"""The promises of README "Reliability": a checkpoint is data, never code; errors are one clear line."""
+
+from __future__ import annotations
+
+import pathlib
+import pickle
+
+import pytest
+import torch
+
+from gan_lab.checkpoints import load_checkpoint, load_model, load_run, load_weights
+from gan_lab.errors import CheckpointError
+from gan_lab.latent.tools import load_encoder
+from gan_lab.metrics import load_classifier
+from gan_lab.text.sentence import load_sentence_encoder
+from gan_lab.train import train
+from tests.cli_helpers import run_cli
+
+
+class Payload:
+    """Unpickling this calls ``Path.touch(marker)``: what a crafted checkpoint would do with a shell command."""
+
+    def __init__(self, marker: pathlib.Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return pathlib.Path.touch, (self.marker,)
+
+
+@pytest.fixture(params=["pickle", "torch_zip"])
+def malicious(request, tmp_path) -> tuple[pathlib.Path, pathlib.Path]:
+    """(a crafted checkpoint file, the file it tries to create)."""
+    marker = tmp_path / "pwned"
+    path = tmp_path / f"{request.param}.ckpt"
+    content = {"state_dict": {}, "gan_lab_config": {"model": {}}, "payload": Payload(marker)}
+    if request.param == "pickle":
+        path.write_bytes(pickle.dumps(content))
+    else:
+        torch.save(content, path)
+    return path, marker
+
+
+LOADERS = {
+    "checkpoint": load_checkpoint, "model": load_model, "run": load_run, "weights": load_weights,
+    "classifier": load_classifier, "encoder": load_encoder, "text encoder": load_sentence_encoder,
+}
+
+
+@pytest.mark.parametrize("loader", list(LOADERS))
+def test_every_loader_refuses_a_checkpoint_that_would_run_code(malicious, loader):
+    path, marker = malicious
+    with pytest.raises(CheckpointError, match="not a weights-only checkpoint"):
+        LOADERS[loader](path)
+    assert not marker.exists()  # nothing ran
+
+
+def test_training_resume_refuses_a_checkpoint_that_would_run_code(malicious, make_cfg):
+    path, marker = malicious
+    with pytest.raises(CheckpointError, match="refused to open"):
+        train(make_cfg(f"ckpt_path={path}"))
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("command", [["gan_lab"], ["gan_lab.evaluate"], ["gan_lab.generate"],
+                                     ["gan_lab.latent", "interpolate"]])
+def test_commands_refuse_it_with_one_line(tmp_path, command):
+    marker = tmp_path / "pwned"
+    path = tmp_path / "crafted.ckpt"
+    torch.save({"state_dict": {}, "gan_lab_config": {"model": {}}, "payload": Payload(marker)}, path)
+    key = "ckpt_path" if command == ["gan_lab"] else "ckpt"
+    result = run_cli(tmp_path, f"{key}={path}", module=command)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr[-2000:]
+    assert f"gan_lab: error: refused to open {path}: it is not a weights-only checkpoint" in result.stderr
+    assert not marker.exists()
+
+
+def test_a_safe_checkpoint_naming_a_foreign_target_is_refused_before_anything_is_built(tmp_path):
+    src, dst = tmp_path / "secret", tmp_path / "copied"
+    src.write_text("x")
+    path = tmp_path / "foreign.ckpt"
+    config = {"model": {"_target_": "gan_lab.models.GANModule",
+                        "g_optimizer": {"_target_": "shutil.copyfile", "src": str(src), "dst": str(dst)}}}
+    torch.save({"state_dict": {}, "global_step": 0, "gan_lab_config": config}, path)
+    assert torch.load(path, weights_only=True)  # loads safely: only the config is hostile
+    with pytest.raises(CheckpointError, match=r"model.g_optimizer._target_ is 'shutil.copyfile', and a checkpoint's "
+                                              r"config may only name gan_lab.\*, torch.optim.\*"):
+        load_model(path)
+    assert not dst.exists()
+
+
+def test_a_directory_is_not_a_checkpoint_file(tmp_path):
+    with pytest.raises(CheckpointError, match="is a directory, not a checkpoint file"):
+        load_checkpoint(tmp_path)
+
+
+def test_gan_lab_checkpoints_are_weights_only_and_resume_through_the_safe_loader(make_cfg, tmp_path):
+    cfg = make_cfg("model=cgan", "+stabilizer=[ema]", "trainer.max_steps=2")
+    train(cfg)
+    last = pathlib.Path(cfg.paths.output_dir) / "checkpoints" / "last.ckpt"
+    assert torch.load(last, weights_only=True)["gan_lab_config"]["model"]["_target_"] == "gan_lab.models.ConditionalGAN"
+    model, _, g_steps = load_model(last)
+    assert g_steps == 2 and model.generator_ema is not None
+    resumed = make_cfg("model=cgan", "+stabilizer=[ema]", "trainer.max_steps=3", f"ckpt_path={last}",
+                       f"paths.output_dir={tmp_path / 'resumed'}")
+    assert train(resumed)["train/g_steps"] == 3
+
+
+def test_sigterm_saves_then_exits_143_and_says_where_to_resume(tmp_path):
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import QUIET, ROOT
+
+    run = tmp_path / "run"
+    cmd = [sys.executable, "-m", "gan_lab", "data=digits", "trainer.max_steps=100000", f"paths.output_dir={run}",
+           f"paths.log_dir={tmp_path}", *QUIET, "trainer.log_every_n_steps=5"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not list((run / "checkpoints").glob("epoch*.ckpt")) and time.monotonic() < deadline:
+        time.sleep(0.2)  # a periodic checkpoint exists: the run is training
+    os.kill(proc.pid, signal.SIGTERM)  # what SLURM sends a preempted job
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 143, stderr[-2000:]
+    last = run / "checkpoints" / "last.ckpt"
+    step = torch.load(last, weights_only=True)["global_step"] // 2
+    assert f"interrupted at generator step {step}; resume with ckpt_path={last}" in stderr
+    assert json.loads((run / "metrics.json").read_text())["interrupted"] is True
