@@ -18,6 +18,7 @@ from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf
 
+from gan_lab.callbacks import AtomicCheckpointIO
 from gan_lab.checkpoints import load_checkpoint
 from gan_lab.cli import hydra_command
 from gan_lab.errors import ConfigError
@@ -36,7 +37,9 @@ def build(cfg: DictConfig) -> tuple[L.LightningModule, L.LightningDataModule, L.
     loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values() if c is not None]
     g_steps = cfg.trainer.get("max_steps", -1)
     max_steps = optimizer_steps(g_steps, model.n_critic) if g_steps > 0 else g_steps
-    trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False, max_steps=max_steps)
+    plugins = [AtomicCheckpointIO()]  # every checkpoint file (last, periodic, best-FID, on-exception) saved whole
+    trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False, max_steps=max_steps,
+                          plugins=plugins)
     return model, datamodule, trainer
 
 

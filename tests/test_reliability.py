@@ -98,6 +98,10 @@ def test_gan_lab_checkpoints_are_weights_only_and_resume_through_the_safe_loader
     train(cfg)
     last = pathlib.Path(cfg.paths.output_dir) / "checkpoints" / "last.ckpt"
     assert torch.load(last, weights_only=True)["gan_lab_config"]["model"]["_target_"] == "gan_lab.models.ConditionalGAN"
+    from gan_lab.callbacks import AtomicCheckpointIO
+    from gan_lab.train import build
+
+    assert isinstance(build(cfg)[2].strategy.checkpoint_io, AtomicCheckpointIO)  # every save of a run is atomic
     model, _, g_steps = load_model(last)
     assert g_steps == 2 and model.generator_ema is not None
     resumed = make_cfg("model=cgan", "+stabilizer=[ema]", "trainer.max_steps=3", f"ckpt_path={last}",
@@ -129,3 +133,40 @@ def test_sigterm_saves_then_exits_143_and_says_where_to_resume(tmp_path):
     step = torch.load(last, weights_only=True)["global_step"] // 2
     assert f"interrupted at generator step {step}; resume with ckpt_path={last}" in stderr
     assert json.loads((run / "metrics.json").read_text())["interrupted"] is True
+
+
+def test_a_kill_at_any_moment_of_a_save_leaves_a_whole_checkpoint_on_another_filesystem(tmp_path):
+    """The run folder on /dev/shm (tmpfs), $TMPDIR on the disk: a save killed at random moments never leaves a
+    truncated last.ckpt and nothing in $TMPDIR."""
+    import os
+    import random
+    import signal
+    import subprocess
+    import sys
+    import tempfile
+    import time
+
+    shm = pathlib.Path("/dev/shm")
+    if not shm.is_dir() or os.stat(shm).st_dev == os.stat(tmp_path).st_dev:
+        pytest.skip("needs /dev/shm on another filesystem than the temporary folder")
+    tmpdir = tmp_path / "tmpdir"
+    tmpdir.mkdir()
+    with tempfile.TemporaryDirectory(dir=shm) as run:
+        target = pathlib.Path(run) / "last.ckpt"
+        saver = ("import sys, torch; from gan_lab.callbacks import AtomicCheckpointIO\n"
+                 "io, i = AtomicCheckpointIO(), 0\n"
+                 "while True:\n"
+                 "    io.save_checkpoint({'w': torch.full((1_500_000,), float(i)), 'i': i}, sys.argv[1]); i += 1\n")
+        rng, seen = random.Random(0), []
+        for _ in range(4):
+            proc = subprocess.Popen([sys.executable, "-c", saver, str(target)], env={**os.environ, "TMPDIR": str(tmpdir)})
+            while not target.exists():
+                time.sleep(0.01)
+            time.sleep(rng.uniform(0.0, 0.4))
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            ckpt = torch.load(target, weights_only=True)  # whole, whatever the moment of the kill
+            assert torch.equal(ckpt["w"], torch.full((1_500_000,), float(ckpt["i"])))
+            seen.append(ckpt["i"])
+        assert not list(tmpdir.iterdir())  # nothing leaked into $TMPDIR
+        assert max(seen) > 0  # the kills did land while saves were going on

@@ -1,8 +1,14 @@
-"""Keep a resumable ``last.ckpt`` when training is interrupted (Ctrl-C, SIGTERM, a crash)."""
+"""Keep a resumable ``last.ckpt`` when training is interrupted (Ctrl-C, SIGTERM, a crash), and never a half-written
+checkpoint file."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Any
+
+import torch
+from lightning.pytorch.plugins.io import TorchCheckpointIO
 
 import lightning as L
 from lightning.pytorch.callbacks import ModelCheckpoint
@@ -28,3 +34,34 @@ class CheckpointOnException(L.Callback):
         path = Path(checkpoint.dirpath) / f"{checkpoint.CHECKPOINT_NAME_LAST}{checkpoint.FILE_EXTENSION}"
         trainer.save_checkpoint(path)
         rank_zero_info(f"Interrupted ({type(exception).__name__}): saved a resumable checkpoint to {path}")
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Checkpoint files that are always whole: the new file is written beside its target, flushed to disk, then
+    renamed over it (``os.replace``, atomic on one filesystem), and the folder entry is flushed too.
+
+    Lightning's own save writes a temporary file in $TMPDIR and moves it; when the run folder is on another
+    filesystem (outputs on NFS/Lustre, /tmp local) that move is a copy, and a kill during it leaves a truncated
+    ``last.ckpt`` with the previous good one already gone (and a temporary file left in /tmp). Remote URLs
+    (``s3://…``) keep Lightning's save.
+    """
+
+    def save_checkpoint(self, checkpoint: dict[str, Any], path: str | Path, storage_options: Any = None) -> None:
+        if "://" in str(path):
+            return super().save_checkpoint(checkpoint, path, storage_options)
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+        try:
+            with open(tmp, "wb") as f:
+                torch.save(checkpoint, f)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+        folder = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(folder)
+        finally:
+            os.close(folder)
