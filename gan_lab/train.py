@@ -17,6 +17,7 @@ from hydra.utils import instantiate
 from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import InterpolationKeyError
 
 from gan_lab.callbacks import AtomicCheckpointIO
 from gan_lab.checkpoints import load_checkpoint
@@ -43,8 +44,31 @@ def build(cfg: DictConfig) -> tuple[L.LightningModule, L.LightningDataModule, L.
     return model, datamodule, trainer
 
 
+def check_config(cfg: DictConfig) -> None:
+    """One-line errors for values every run needs, before anything is built."""
+    steps = cfg.trainer.get("max_steps", -1)
+    if not isinstance(steps, int) or isinstance(steps, bool) or (steps < 1 and steps != -1):
+        raise ConfigError(f"trainer.max_steps must be a whole number of generator steps ≥ 1, or -1 for no limit; "
+                          f"got {steps!r}")
+    batch = cfg.data.get("batch_size")
+    if not isinstance(batch, int) or isinstance(batch, bool) or batch < 1:
+        raise ConfigError(f"data.batch_size must be a whole number ≥ 1, got {batch!r}")
+    for name in ("g_optimizer", "d_optimizer"):
+        lr = OmegaConf.select(cfg, f"model.{name}.lr")
+        if lr is not None and (not isinstance(lr, (int, float)) or isinstance(lr, bool) or lr <= 0):
+            raise ConfigError(f"model.{name}.lr must be a positive number, got {lr!r}")
+    if "num_classes" in cfg.model:
+        try:
+            cfg.model.num_classes
+        except InterpolationKeyError:
+            raise ConfigError(f"model {cfg.model._target_.rsplit('.', 1)[-1]} is conditional and needs labelled data, "
+                              f"but this data set has no classes (data.num_classes): use an unconditional model or "
+                              "labelled data (e.g. data=mnist_5k)") from None
+
+
 def train(cfg: DictConfig) -> dict[str, float]:
     """Fit the configured GAN; returns the final logged metrics (``callback_metrics``) as floats."""
+    check_config(cfg)
     if cfg.get("seed") is not None:
         L.seed_everything(cfg.seed, workers=True)
     if cfg.get("ckpt_path"):

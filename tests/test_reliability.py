@@ -170,3 +170,76 @@ def test_a_kill_at_any_moment_of_a_save_leaves_a_whole_checkpoint_on_another_fil
             seen.append(ckpt["i"])
         assert not list(tmpdir.iterdir())  # nothing leaked into $TMPDIR
         assert max(seen) > 0  # the kills did land while saves were going on
+
+
+def test_nan_message_says_no_checkpoint_was_written_when_none_was(make_cfg):
+    from gan_lab.errors import NonFiniteLossError
+    from gan_lab.train import build
+
+    model, datamodule, trainer = build(make_cfg("trainer.max_steps=5"))
+    model.d_loss = lambda real, fake: (real.mean() + fake.mean()) * float("nan")
+    with pytest.raises(NonFiniteLossError, match="by generator step 1; training stopped and no checkpoint had been "
+                                                 "written yet"):
+        trainer.fit(model, datamodule=datamodule)
+
+
+def test_finiteness_is_checked_for_every_step_even_between_logging_intervals(make_cfg):
+    from gan_lab.errors import NonFiniteLossError
+    from gan_lab.train import build
+
+    model, datamodule, trainer = build(make_cfg("trainer.max_steps=8", "trainer.log_every_n_steps=4"))
+    good = model.d_loss
+    model.d_loss = lambda real, fake: good(real, fake) * (float("nan") if model.g_steps == 1 else 1.0)  # step 2 only
+    with pytest.raises(NonFiniteLossError, match=r"d_loss=\S+, g_loss=\S+\) by generator step 4\b"):
+        trainer.fit(model, datamodule=datamodule)  # step 2's NaN is caught at the logging step 4, not lost
+
+
+def test_collapse_signature_warns_after_patience_logged_intervals(make_cfg):
+    from gan_lab.models.health import check_collapse
+    from gan_lab.train import build
+
+    model = build(make_cfg("model.collapse_patience=3"))[0]
+    won = {"g_loss": torch.tensor(9.0), "D(x)": torch.tensor(0.999), "D(G(z))": torch.tensor(0.001)}
+    fair = {"g_loss": torch.tensor(0.7), "D(x)": torch.tensor(0.6), "D(G(z))": torch.tensor(0.4)}
+    for logs in (won, won, fair, won, won):  # a fair interval resets the count: no warning yet
+        check_collapse(model, logs)
+    with pytest.warns(UserWarning, match=r"training looks collapsed .* for 3 logged intervals D\(x\)=0.999"):
+        check_collapse(model, won)
+    exploded = {**fair, "g_loss": torch.tensor(1e15)}
+    model._d_wins = 0
+    for _ in range(2):
+        check_collapse(model, exploded)
+    with pytest.warns(UserWarning, match="g_loss=1e\\+15"):
+        check_collapse(model, exploded)
+
+
+@pytest.mark.parametrize(("overrides", "expected"), [
+    (["model.n_critic=0"], "model.n_critic must be ≥ 1 (discriminator steps per generator step), got 0"),
+    (["model.d_optimizer.lr=-0.001"], "model.d_optimizer.lr must be a positive number, got -0.001"),
+    (["trainer.max_steps=-5"], "trainer.max_steps must be a whole number of generator steps ≥ 1, or -1"),
+    (["trainer.max_steps=five"], "trainer.max_steps must be a whole number of generator steps ≥ 1, or -1 for no "
+                                 "limit; got 'five'"),
+    (["data.batch_size=abc"], "data.batch_size must be a whole number ≥ 1, got 'abc'"),
+    (["model=cgan", "data=ring"], "model ConditionalGAN is conditional and needs labelled data"),
+])
+def test_bad_values_are_one_line_config_errors(make_cfg, overrides, expected):
+    from gan_lab.cli import user_error
+    from gan_lab.errors import ConfigError
+
+    with pytest.raises(Exception) as raised:
+        train(make_cfg(*overrides))
+    assert isinstance(user_error(raised.value), ConfigError), raised.value
+    assert expected in str(user_error(raised.value))
+
+
+def test_an_empty_image_folder_says_what_to_put_there_and_not_to_download(make_cfg, tmp_path):
+    from hydra.utils import instantiate
+
+    from gan_lab.errors import DatasetNotFoundError
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    datamodule = instantiate(make_cfg("data=folder", f"data.root={empty}").data)
+    with pytest.raises(DatasetNotFoundError, match="one sub-folder per class with images") as raised:
+        datamodule.setup("fit")
+    assert "download" not in str(raised.value)

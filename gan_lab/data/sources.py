@@ -44,8 +44,9 @@ class ArrayImages(Dataset):
 
 
 @contextmanager
-def _explain_missing(name: str, root: str | Path, folder: str, files: str, download: bool) -> Iterator[None]:
-    """Turn torchvision's 'not found' / failed-download errors into one actionable message."""
+def _explain_missing(name: str, root: str | Path, folder: str, files: str, download: bool | None) -> Iterator[None]:
+    """Turn torchvision's 'not found' / failed-download errors into one actionable message (``download=None``: a
+    source that cannot be downloaded, such as a folder of the user's images)."""
     try:
         yield
     except (RuntimeError, OSError) as err:
@@ -53,11 +54,13 @@ def _explain_missing(name: str, root: str | Path, folder: str, files: str, downl
         how = (
             f"Downloading it failed ({str(err).splitlines()[0]}); without network, put the files there yourself"
             if download
+            else "Put the files there" if download is None
             else "Set data.download=true to fetch it, or put the files there"
         )
+        offline = " (offline MNIST: the four *-ubyte.gz files in <data.root>/MNIST/raw/)" if "MNIST" in name else ""
         raise DatasetNotFoundError(
             f"{name} not found: expected {where}/ holding {files}. {how}, or point data.root at a folder "
-            f"that holds {folder or 'them'} (offline MNIST: `mkdir -p data && cp -r ../shared/data/MNIST data/`)."
+            f"that holds {folder or 'them'}{offline}."
         ) from err
 
 
@@ -137,7 +140,7 @@ def celeba(root: str, train: bool, download: bool, transform: Transform = None) 
 def lsun(root: str, train: bool, download: bool, category: str = "bedroom", transform: Transform = None) -> Dataset:
     """LSUN scenes (needs the ``lmdb`` package and the lmdb folders; torchvision cannot download LSUN)."""
     split = "train" if train else "val"
-    with _explain_missing("LSUN", root, f"{category}_{split}_lmdb", "the lmdb database", download=False):
+    with _explain_missing("LSUN", root, f"{category}_{split}_lmdb", "the lmdb database", download=None):
         return datasets.LSUN(root, classes=[f"{category}_{split}"], transform=transform)
 
 
@@ -151,7 +154,7 @@ def image_folder(root: str, train: bool, download: bool, test_root: str | None =
             raise DatasetNotFoundError(f"the image folder {root} has no test split: set data.source.test_root")
         root = test_root
     with _explain_missing("image folder", root, "", "one sub-folder per class with images (.jpg, .png, ...)",
-                          download=False):
+                          download=None):
         return datasets.ImageFolder(root, transform=transform)
 
 

@@ -29,7 +29,8 @@ from torch.optim import Optimizer
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from gan_lab import losses
-from gan_lab.errors import ConfigError, NonFiniteLossError
+from gan_lab.errors import ConfigError
+from gan_lab.models.health import check_collapse, check_finite
 from gan_lab.steps import generator_steps
 
 OptimizerFactory = Callable[..., Optimizer]
@@ -77,6 +78,8 @@ class GANModule(L.LightningModule):
         seed: seed of the latent/interpolation noise (offset by the process rank); its state is checkpointed.
         channels_last: keep the networks in channels-last memory format (faster convolutions on GPUs).
         torch_compile: compile G and D with ``torch.compile`` (not with GP/R1: no double backward).
+        collapse_patience: warn when D wins completely (or G's loss explodes) for this many logged intervals in a
+            row (0: never).
     """
 
     def __init__(
@@ -99,10 +102,11 @@ class GANModule(L.LightningModule):
         seed: int = 0,
         channels_last: bool = False,
         torch_compile: bool = False,
+        collapse_patience: int = 5,
     ):
         super().__init__()
         if n_critic < 1:
-            raise ValueError(f"n_critic must be ≥ 1, got {n_critic}")
+            raise ConfigError(f"model.n_critic must be ≥ 1 (discriminator steps per generator step), got {n_critic}")
         self.automatic_optimization = False
         self.generator, self.discriminator = generator, discriminator
         self.d_loss, self.g_loss = direct_call(d_loss), direct_call(g_loss)
@@ -117,6 +121,7 @@ class GANModule(L.LightningModule):
                 "model.torch_compile=false for this model"
             )
         self.channels_last, self.torch_compile = channels_last, torch_compile
+        self.collapse_patience = collapse_patience
         self.generator_ema = (
             AveragedModel(generator, multi_avg_fn=get_ema_multi_avg_fn(ema_decay), use_buffers=True)
             if ema_decay else None
@@ -124,6 +129,8 @@ class GANModule(L.LightningModule):
         self.noise: torch.Generator | None = None  # created on the training device in on_fit_start
         self._noise_state: Tensor | None = None
         self._last_losses: Tensor | None = None
+        self._all_finite: Tensor | None = None  # device-side: every step's losses finite so far (read when logging)
+        self._d_wins = 0  # consecutive logged intervals in which D wins completely (collapse signature)
         self.run_config: dict | None = None  # the composed Hydra config, stored in checkpoints by training
 
     # --- steps -------------------------------------------------------------------------------------------
@@ -161,6 +168,8 @@ class GANModule(L.LightningModule):
         g_loss, g_logs = self._generator_step(opt_g, fake, y)
         self._update_ema()
         self._last_losses = torch.stack([d_loss.detach(), g_loss.detach()])
+        finite = torch.isfinite(self._last_losses).all()  # every step, no host sync: read at the logging interval
+        self._all_finite = finite if self._all_finite is None else self._all_finite & finite
         self._log_step(logs | g_logs)
 
     def _discriminator_step(self, opt: Any, real: Tensor, fake: Tensor, labels: Tensor) -> tuple[Tensor, dict]:
@@ -231,19 +240,14 @@ class GANModule(L.LightningModule):
         if step % self.trainer.log_every_n_steps:
             return
         self._check_finite()
+        check_collapse(self, logs)
         shown = {"d_loss", "g_loss"}
         self.log_dict({f"train/{k}": v for k, v in logs.items() if k in shown}, prog_bar=True)
         self.log_dict({f"train/{k}": v for k, v in logs.items() if k not in shown})
         self.log("train/g_steps", float(step))
 
     def _check_finite(self) -> None:
-        if self._last_losses is not None and not torch.isfinite(self._last_losses).all():
-            d, g = self._last_losses.tolist()
-            raise NonFiniteLossError(
-                f"the losses stopped being finite (d_loss={d}, g_loss={g}) by generator step {self.g_steps}; "
-                "training stopped and the last good checkpoint was kept. Lower the learning rates, or add a "
-                "gradient penalty / spectral norm."
-            )
+        check_finite(self)
 
     # --- sampling ----------------------------------------------------------------------------------------
 
