@@ -1,5 +1,7 @@
 """gan_lab: GAN variants on PyTorch Lightning + Hydra."""
 
+from pathlib import Path
+
 from omegaconf import OmegaConf
 
 from gan_lab.steps import optimizer_steps
@@ -9,3 +11,17 @@ __version__ = "0.1.0"
 # ${optimizer_steps:G,n_critic}: Lightning's step count (every optimiser step) for G generator steps, for
 # callbacks such as ModelCheckpoint whose every_n_train_steps counts Lightning steps.
 OmegaConf.register_new_resolver("optimizer_steps", optimizer_steps, replace=True)
+
+
+def resume_dir(ckpt_path: str | None, new_dir: str) -> str:
+    """The run folder of ``ckpt_path`` (``<run>/checkpoints/x.ckpt``) when resuming, so the resumed run goes on in
+    it (TensorBoard curves and samples not split in two); otherwise ``new_dir``."""
+    if ckpt_path:
+        run = Path(ckpt_path).parent.parent
+        if (run / ".hydra").is_dir():
+            return str(run)
+    return new_dir
+
+
+# hydra.run.dir: ${resume_dir:${ckpt_path},<a new timestamped folder>}
+OmegaConf.register_new_resolver("resume_dir", resume_dir, replace=True)

@@ -243,3 +243,54 @@ def test_an_empty_image_folder_says_what_to_put_there_and_not_to_download(make_c
     with pytest.raises(DatasetNotFoundError, match="one sub-folder per class with images") as raised:
         datamodule.setup("fit")
     assert "download" not in str(raised.value)
+
+
+def _fit(cfg, *callbacks) -> None:
+    """What ``train(cfg)`` does, with extra callbacks (a stored config may only name allowlisted targets)."""
+    import lightning as L
+
+    from gan_lab.train import build
+
+    L.seed_everything(cfg.seed)
+    model, datamodule, trainer = build(cfg)
+    trainer.callbacks.extend(callbacks)
+    trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"), weights_only=True)
+
+
+def test_a_run_resumed_mid_epoch_is_bit_identical_to_an_uninterrupted_one(make_cfg, tmp_path):
+    """30 generator steps straight vs 9 + Ctrl-C + resume to 30 (digits: 22 steps an epoch, so the resume is mid
+    epoch and the run crosses an epoch boundary after it): the same G, D, EMA, optimiser states and noise stream."""
+    import lightning as L
+
+    class CtrlC(L.Callback):
+        def on_train_batch_end(self, trainer, pl_module, *args):
+            if pl_module.g_steps == 9:
+                raise KeyboardInterrupt
+
+    common = ["+stabilizer=[ema]", "trainer.max_steps=30", "trainer.max_epochs=-1", "trainer.log_every_n_steps=5"]
+    _fit(make_cfg(*common, f"paths.output_dir={tmp_path / 'straight'}"))
+    with pytest.raises(SystemExit):  # Lightning saves, then exits
+        _fit(make_cfg(*common, f"paths.output_dir={tmp_path / 'cut'}"), CtrlC())
+    cut = tmp_path / "cut" / "checkpoints" / "last.ckpt"
+    assert torch.load(cut, weights_only=True)["global_step"] == 18  # 9 generator steps (2 optimiser steps each)
+    _fit(make_cfg(*common, f"paths.output_dir={tmp_path / 'resumed'}", f"ckpt_path={cut}"))
+    straight, resumed = (torch.load(tmp_path / run / "checkpoints" / "last.ckpt", weights_only=True)
+                         for run in ("straight", "resumed"))
+    assert straight["global_step"] == resumed["global_step"] == 60
+    assert straight["state_dict"].keys() == resumed["state_dict"].keys()
+    for name, value in straight["state_dict"].items():
+        assert torch.equal(value, resumed["state_dict"][name]), name
+    assert torch.equal(straight["noise_state"], resumed["noise_state"])
+    for a, b in zip(straight["optimizer_states"], resumed["optimizer_states"]):
+        for key, state in a["state"].items():
+            assert all(torch.equal(state[k], b["state"][key][k]) for k in state)
+
+
+def test_a_resume_goes_on_in_the_run_folder_of_its_checkpoint(tmp_path):
+    from gan_lab import resume_dir
+
+    run = tmp_path / "2026-01-01" / "12-00-00"
+    (run / ".hydra").mkdir(parents=True)
+    assert resume_dir(str(run / "checkpoints" / "last.ckpt"), "new") == str(run)
+    assert resume_dir(str(tmp_path / "elsewhere" / "x.ckpt"), "new") == "new"  # not a run folder: a new one
+    assert resume_dir(None, "new") == "new"

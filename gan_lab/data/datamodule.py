@@ -14,13 +14,14 @@ one pass over the data, ``len(data) // (batch_size * n_critic)`` generator steps
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import itertools
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import lightning as L
 import torch
 from torch import Tensor
-from torch.utils.data import DataLoader, Dataset, DistributedSampler
+from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler
 from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as TF
 
@@ -99,16 +100,55 @@ def load_in_memory(ds: Dataset, fit: FitImage, num_workers: int = 0, chunk: int 
     return InMemoryImages(torch.cat([p[0] for p in parts]), torch.cat([torch.as_tensor(p[1]) for p in parts]))
 
 
+class ResumableSampler(Sampler[int]):
+    """A DistributedSampler's order for the epoch, started ``skip`` indices in: after a mid-epoch resume the
+    epoch goes on with the batches it had not served yet, so a resumed run sees the data of an uninterrupted one."""
+
+    def __init__(self, sampler: DistributedSampler):
+        self.sampler, self.skip = sampler, 0
+
+    @property
+    def epoch(self) -> int:
+        return self.sampler.epoch
+
+    def set_epoch(self, epoch: int) -> None:  # Lightning calls it at the start of every epoch
+        self.sampler.set_epoch(epoch)
+
+    def __iter__(self) -> Iterator[int]:
+        skip, self.skip = self.skip, 0  # only the first epoch after a resume is cut
+        return itertools.islice(iter(self.sampler), skip, None)
+
+    def __len__(self) -> int:
+        return len(self.sampler)
+
+
+class ResumableLoader(DataLoader):
+    """A DataLoader whose place in the epoch travels in checkpoints (Lightning saves and restores the state of
+    loaders that have ``state_dict``/``load_state_dict``): the batches the training loop has processed this epoch
+    (read from the loop, which knows what was consumed; the loader itself runs a batch ahead)."""
+
+    trainer: L.Trainer | None = None
+
+    def state_dict(self) -> dict[str, int]:
+        done = self.trainer.fit_loop.epoch_loop.batch_progress.current.processed if self.trainer is not None else 0
+        return {"epoch": self.sampler.epoch, "batches": done}
+
+    def load_state_dict(self, state: dict[str, int]) -> None:
+        self.sampler.skip = state["batches"] * self.batch_size
+
+
 def sharded_loader(dataset: Dataset, batch_size: int, trainer: L.Trainer | None, seed: int,
                    num_workers: int = 0) -> DataLoader:
     """Shuffled full batches; a seeded DistributedSampler in every run gives per-rank shards under DDP and
-    the same order for epoch e on resume (its seed is seed + e)."""
+    the same order for epoch e on resume (its seed is seed + e), continued where it stopped (ResumableLoader)."""
     rank, world = (trainer.global_rank, trainer.world_size) if trainer is not None else (0, 1)
-    sampler = DistributedSampler(dataset, num_replicas=world, rank=rank, seed=seed, drop_last=True)
+    sampler = ResumableSampler(DistributedSampler(dataset, num_replicas=world, rank=rank, seed=seed, drop_last=True))
     in_memory = isinstance(dataset, InMemoryImages)
     workers = 0 if in_memory else num_workers
-    return DataLoader(dataset, batch_size=batch_size, sampler=sampler, drop_last=True, num_workers=workers,
-                      collate_fn=_as_batch if in_memory else None, persistent_workers=workers > 0)
+    loader = ResumableLoader(dataset, batch_size=batch_size, sampler=sampler, drop_last=True, num_workers=workers,
+                             collate_fn=_as_batch if in_memory else None, persistent_workers=workers > 0)
+    loader.trainer = trainer
+    return loader
 
 
 def ordered_loader(dataset: Dataset, batch_size: int, num_workers: int = 0) -> DataLoader:
