@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
+import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -22,20 +25,32 @@ def collect_trials(sweep_dir: Path) -> list[dict[str, Any]]:
     return rows
 
 
+def write_atomically(path: Path, text: str) -> None:
+    """Replace ``path`` by a file holding ``text`` in one step: a reader (or a second sweep writing into the same
+    folder) sees the old whole file or the new whole file, never a mix or a truncated one."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{threading.get_ident()}")
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def write_summary(sweep_dir: Path, rows: list[dict[str, Any]]) -> tuple[Path, Path]:
     columns = list(dict.fromkeys(k for row in rows for k in row))
     csv_path, md_path = sweep_dir / "summary.csv", sweep_dir / "summary.md"
-    with csv_path.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=columns)
-        writer.writeheader()
-        writer.writerows(rows)
+    table = io.StringIO()
+    writer = csv.DictWriter(table, fieldnames=columns)
+    writer.writeheader()
+    writer.writerows(rows)
+    write_atomically(csv_path, table.getvalue())
 
     def cell(value: Any) -> str:
         return f"{value:.4g}" if isinstance(value, float) else str(value)
 
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     lines += ["| " + " | ".join(cell(row.get(c, "")) for c in columns) + " |" for row in rows]
-    md_path.write_text("\n".join(lines) + "\n")
+    write_atomically(md_path, "\n".join(lines) + "\n")
     return csv_path, md_path
 
 

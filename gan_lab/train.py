@@ -24,6 +24,7 @@ from gan_lab.checkpoints import load_checkpoint
 from gan_lab.cli import hydra_command
 from gan_lab.errors import ConfigError
 from gan_lab.steps import optimizer_steps
+from gan_lab.sweep import write_atomically
 
 # gan_lab checkpoints hold the state after the step that was just evaluated: that is the intent, not a risk.
 warnings.filterwarnings("ignore", message="Using ModelCheckpoint with manual optimization")
@@ -87,7 +88,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     if trainer.is_global_zero:
         output = Path(cfg.paths.output_dir)
         output.mkdir(parents=True, exist_ok=True)
-        (output / "metrics.json").write_text(json.dumps(metrics, indent=2))  # read by the sweep summary
+        write_atomically(output / "metrics.json", json.dumps(metrics, indent=2))  # read by the sweep summary
         print(summary(cfg, trainer, model))
     return metrics
 
@@ -101,7 +102,7 @@ def interrupted(cfg: DictConfig, trainer: L.Trainer, model: L.LightningModule, s
         metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
         output = Path(cfg.paths.output_dir)
         output.mkdir(parents=True, exist_ok=True)
-        (output / "metrics.json").write_text(json.dumps({**metrics, "interrupted": True}, indent=2))
+        write_atomically(output / "metrics.json", json.dumps({**metrics, "interrupted": True}, indent=2))
         last = Path(trainer.checkpoint_callback.dirpath) / "last.ckpt" if trainer.checkpoint_callback else None
         resume = f"; resume with ckpt_path={last}" if last is not None and last.is_file() else " (no checkpoint saved)"
         print(f"interrupted at generator step {model.g_steps}{resume}", file=sys.stderr)

@@ -294,3 +294,24 @@ def test_a_resume_goes_on_in_the_run_folder_of_its_checkpoint(tmp_path):
     assert resume_dir(str(run / "checkpoints" / "last.ckpt"), "new") == str(run)
     assert resume_dir(str(tmp_path / "elsewhere" / "x.ckpt"), "new") == "new"  # not a run folder: a new one
     assert resume_dir(None, "new") == "new"
+
+
+def test_two_sweeps_writing_summaries_into_one_folder_leave_whole_files(tmp_path):
+    import csv
+    import threading
+
+    from gan_lab.sweep import write_summary
+
+    tables = [[{"trial": str(i), "overrides": f"seed={s}", "val/fid": float(s + i)} for i in range(200)]
+              for s in range(2)]
+    writers = [threading.Thread(target=lambda rows=rows: [write_summary(tmp_path, rows) for _ in range(20)])
+               for rows in tables]
+    for w in writers:
+        w.start()
+    for w in writers:
+        w.join()
+    rows = list(csv.DictReader((tmp_path / "summary.csv").open()))
+    assert [{k: v for k, v in r.items()} for r in rows] in [[{k: str(v) for k, v in r.items()} for r in t]
+                                                             for t in tables]
+    assert len((tmp_path / "summary.md").read_text().splitlines()) == 202
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["summary.csv", "summary.md"]  # no temp file left
