@@ -33,6 +33,7 @@ def check_collapse(module: L.LightningModule, logs: dict[str, Tensor]) -> None:
     for ``collapse_patience`` logged intervals in a row: the classic signature of a collapsed run."""
     if not module.collapse_patience:
         return
+    logs = {k: v.detach() for k, v in logs.items() if k in ("g_loss", "D(x)", "D(G(z))")}
     explodes = abs(float(logs["g_loss"])) > 1e6
     d_wins = module.d_probability and float(logs["D(x)"]) > 0.99 and float(logs["D(G(z))"]) < 0.01
     module._d_wins = module._d_wins + 1 if explodes or d_wins else 0
