@@ -8,9 +8,11 @@ optimises (``optimized_metric``).
 from __future__ import annotations
 
 import json
+import os
 import sys
 import warnings
 from pathlib import Path
+from typing import Any
 
 import lightning as L
 from hydra.utils import instantiate
@@ -30,10 +32,22 @@ from gan_lab.sweep import write_atomically
 warnings.filterwarnings("ignore", message="Using ModelCheckpoint with manual optimization")
 
 
+def relative_paths(config: Any, cwd: Path) -> Any:
+    """The config with paths under ``cwd`` made relative to it: a shared checkpoint does not carry the layout of
+    the machine that trained it (paths given outside the working folder stay as given)."""
+    if isinstance(config, dict):
+        return {k: relative_paths(v, cwd) for k, v in config.items()}
+    if isinstance(config, list):
+        return [relative_paths(v, cwd) for v in config]
+    if isinstance(config, str) and config.startswith(f"{cwd}{os.sep}"):
+        return config[len(str(cwd)) + 1:]
+    return config
+
+
 def build(cfg: DictConfig) -> tuple[L.LightningModule, L.LightningDataModule, L.Trainer]:
     """The model, data and trainer a config describes. ``trainer.max_steps`` counts generator steps."""
     model = instantiate(cfg.model)
-    model.run_config = OmegaConf.to_container(cfg, resolve=True)
+    model.run_config = relative_paths(OmegaConf.to_container(cfg, resolve=True), Path.cwd())
     datamodule = instantiate(cfg.data, batches_per_step=model.n_critic)
     callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None]
     loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values() if c is not None]

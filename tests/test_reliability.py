@@ -315,3 +315,14 @@ def test_two_sweeps_writing_summaries_into_one_folder_leave_whole_files(tmp_path
                                                              for t in tables]
     assert len((tmp_path / "summary.md").read_text().splitlines()) == 202
     assert sorted(p.name for p in tmp_path.iterdir()) == ["summary.csv", "summary.md"]  # no temp file left
+
+
+def test_the_stored_config_holds_no_absolute_paths_under_the_working_folder(tmp_path):
+    from gan_lab.train import relative_paths
+
+    cwd = tmp_path / "work"
+    config = {"paths": {"output_dir": f"{cwd}/outputs/2026/run", "data_dir": "./data", "log_dir": "/scratch/x"},
+              "list": [f"{cwd}/a.ckpt"], "n": 3, "name": f"{cwd}x"}
+    assert relative_paths(config, cwd) == {
+        "paths": {"output_dir": "outputs/2026/run", "data_dir": "./data", "log_dir": "/scratch/x"},
+        "list": ["a.ckpt"], "n": 3, "name": f"{cwd}x"}
