@@ -12,6 +12,10 @@ class ConfigError(GanLabError):
     """A config value that the chosen networks or data cannot work with."""
 
 
+class DatasetError(GanLabError):
+    """A dataset file that cannot be read (a corrupt image, say)."""
+
+
 class DatasetNotFoundError(GanLabError):
     """Dataset files are missing and could not be downloaded."""
 

@@ -326,3 +326,22 @@ def test_the_stored_config_holds_no_absolute_paths_under_the_working_folder(tmp_
     assert relative_paths(config, cwd) == {
         "paths": {"output_dir": "outputs/2026/run", "data_dir": "./data", "log_dir": "/scratch/x"},
         "list": ["a.ckpt"], "n": 3, "name": f"{cwd}x"}
+
+
+def test_a_corrupt_image_in_a_folder_is_named_or_skipped_with_a_count(make_cfg, tmp_path):
+    from hydra.utils import instantiate
+    from PIL import Image
+
+    from gan_lab.errors import DatasetError
+
+    folder = tmp_path / "images" / "cats"
+    folder.mkdir(parents=True)
+    for i in range(3):
+        Image.new("RGB", (16, 16), (40 * i, 0, 0)).save(folder / f"{i}.png")
+    (folder / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    args = ["data=folder", f"data.root={tmp_path / 'images'}", "data.image_size=16", "data.batch_size=2"]
+    with pytest.raises(DatasetError, match=r"cannot read the image .*broken.png .* data.source.skip_corrupt=true"):
+        instantiate(make_cfg(*args).data).split(train=True)
+    with pytest.warns(UserWarning, match=r"left out 1 unreadable image\(s\) of .*, e.g. .*broken.png"):
+        kept = instantiate(make_cfg(*args, "+data.source.skip_corrupt=true").data).split(train=True)
+    assert len(kept) == 3

@@ -11,17 +11,19 @@ Missing files raise :class:`~gan_lab.errors.DatasetNotFoundError` naming the fol
 from __future__ import annotations
 
 import functools
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import torch
+from PIL import Image
 from torch.utils.data import Dataset
 from torchvision import datasets
 from torchvision.transforms.v2.functional import to_pil_image
 
-from gan_lab.errors import DatasetNotFoundError
+from gan_lab.errors import DatasetError, DatasetNotFoundError
 
 Transform = Callable | None
 IDX_FILES = "train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz"
@@ -144,18 +146,44 @@ def lsun(root: str, train: bool, download: bool, category: str = "bedroom", tran
         return datasets.LSUN(root, classes=[f"{category}_{split}"], transform=transform)
 
 
+def _strict_loader(path: str):
+    try:
+        return datasets.folder.default_loader(path)
+    except (OSError, SyntaxError, ValueError) as err:  # PIL's errors for truncated or foreign files
+        raise DatasetError(f"cannot read the image {path} ({type(err).__name__}: {err}): remove or replace it, or "
+                           "set data.source.skip_corrupt=true to leave unreadable images out") from None
+
+
+def _readable_image(path: str, skipped: list[str]) -> bool:
+    if not datasets.folder.has_file_allowed_extension(path, datasets.folder.IMG_EXTENSIONS):
+        return False
+    try:
+        with Image.open(path) as image:
+            image.load()
+        return True
+    except (OSError, SyntaxError, ValueError):
+        skipped.append(path)
+        return False
+
+
 def image_folder(root: str, train: bool, download: bool, test_root: str | None = None,
-                 transform: Transform = None) -> Dataset:
+                 transform: Transform = None, skip_corrupt: bool = False) -> Dataset:
     """Any folder of images laid out as ``<root>/<class>/<image>`` (one class folder is fine), e.g. the
     Cartoon Set or the CIFAR-10 JPEG folder. The class folder index is the label. ``test_root`` holds the
-    test split; without one, asking for it is an error."""
+    test split; without one, asking for it is an error. An unreadable image stops loading with its name;
+    ``skip_corrupt`` instead decodes every image once up front and leaves the unreadable ones out (with a count)."""
     if not train:
         if test_root is None:
             raise DatasetNotFoundError(f"the image folder {root} has no test split: set data.source.test_root")
         root = test_root
+    skipped: list[str] = []
+    valid = functools.partial(_readable_image, skipped=skipped) if skip_corrupt else None
     with _explain_missing("image folder", root, "", "one sub-folder per class with images (.jpg, .png, ...)",
                           download=None):
-        return datasets.ImageFolder(root, transform=transform)
+        dataset = datasets.ImageFolder(root, transform=transform, loader=_strict_loader, is_valid_file=valid)
+    if skipped:
+        warnings.warn(f"left out {len(skipped)} unreadable image(s) of {root}, e.g. {skipped[0]}", stacklevel=2)
+    return dataset
 
 
 def stacked_mnist(root: str, train: bool, download: bool, transform: Transform = None,
