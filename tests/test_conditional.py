@@ -256,3 +256,15 @@ def test_mismatch_weight_needs_a_critic_that_sees_the_label(make_cfg):
     with pytest.raises(Exception) as raised:
         build(make_cfg("model=cgan", "model.d_conditioning=acgan", "model.mismatch_weight=0.5"))
     assert "model.mismatch_weight needs a discriminator that sees the label" in str(user_error(raised.value))
+
+
+def test_periodic_evaluation_of_a_conditional_run_logs_class_accuracy_and_label_effect_and_warns(
+        make_cfg, digits_classifier, caplog):
+    cfg = make_cfg("model=cgan", "callbacks=fid", "features=classifier", f"features.checkpoint={digits_classifier[0]}",
+                   "callbacks.evaluation.every_n_steps=2", "callbacks.evaluation.n_samples=100",
+                   "callbacks.evaluation.metrics=[fid]", "trainer.max_steps=2", "callbacks.progress_bar=null",
+                   "callbacks.model_summary=null")
+    with caplog.at_level("WARNING", logger="gan_lab"):
+        metrics = train(cfg)
+    assert metrics["val/class_accuracy"] < 0.2 and metrics["val/label_effect"] >= 0  # 2 steps: noise, chance
+    assert "generator step 2: the samples barely depend on the label (class accuracy" in caplog.text
