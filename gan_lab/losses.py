@@ -93,7 +93,7 @@ def orthogonal_regularization(module: nn.Module) -> Tensor:
     (each reshaped to (out, fan_in)); biases and normalisation parameters are left out."""
     total = None
     for name, w in module.named_parameters():
-        if w.ndim < 2 or not name.endswith("weight"):
+        if w.ndim < 2 or not name.endswith(("weight", "weight.original")):  # .original: spectral norm's raw W
             continue
         w = w.flatten(1)
         gram = w @ w.T
