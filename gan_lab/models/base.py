@@ -30,6 +30,8 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from gan_lab import losses
 from gan_lab.errors import ConfigError, NonFiniteLossError
+from gan_lab.models.unrolled import unrolled_critic
+from gan_lab.nets.pack import wrap_discriminator
 from gan_lab.steps import generator_steps
 
 OptimizerFactory = Callable[..., Optimizer]
@@ -77,6 +79,10 @@ class GANModule(L.LightningModule):
         seed: seed of the latent/interpolation noise (offset by the process rank); its state is checkpointed.
         channels_last: keep the networks in channels-last memory format (faster convolutions on GPUs).
         torch_compile: compile G and D with ``torch.compile`` (not with GP/R1: no double backward).
+        pack, augment, minibatch: mode-collapse remedies on D's input / head (:mod:`gan_lab.nets.pack`):
+            PacGAN packing of ``pack`` samples, a DiffAugment policy, a ``stddev``/``discrimination`` layer.
+        unroll_steps, unroll_lr: G's loss through k look-ahead D updates (:mod:`gan_lab.models.unrolled`);
+            0: the plain rule; the look-ahead lr defaults to D's optimiser's lr.
     """
 
     def __init__(
@@ -99,12 +105,21 @@ class GANModule(L.LightningModule):
         seed: int = 0,
         channels_last: bool = False,
         torch_compile: bool = False,
+        pack: int = 1,
+        augment: str | None = None,
+        minibatch: str | None = None,
+        unroll_steps: int = 0,
+        unroll_lr: float | None = None,
     ):
         super().__init__()
         if n_critic < 1:
             raise ValueError(f"n_critic must be ≥ 1, got {n_critic}")
         self.automatic_optimization = False
-        self.generator, self.discriminator = generator, discriminator
+        self.generator = generator
+        self.discriminator = wrap_discriminator(discriminator, pack, augment, minibatch)
+        self.unroll_steps = unroll_steps
+        self.unroll_lr = unroll_lr if unroll_lr is not None else getattr(d_optimizer, "keywords", {}).get("lr", 1e-3)
+        self._unroll_real: Tensor | None = None
         self.d_loss, self.g_loss = direct_call(d_loss), direct_call(g_loss)
         self.g_optimizer, self.d_optimizer = g_optimizer, d_optimizer
         self.latent_dim, self.n_critic = latent_dim, n_critic
@@ -184,6 +199,8 @@ class GANModule(L.LightningModule):
         """The critic's total loss and what to log of it."""
         if self.r1_weight:
             real = real.detach().requires_grad_(True)
+        if self.unroll_steps:
+            self._unroll_real = real.detach()  # the generator step's look-ahead trains on it
         real_out, fake_out = self.critic(real, labels), self.critic(fake, labels)
         adversarial = self.d_loss(real_out, fake_out)
         loss = adversarial
@@ -204,7 +221,11 @@ class GANModule(L.LightningModule):
         return loss, logs
 
     def generator_loss(self, fake: Tensor, labels: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
-        adversarial = self.g_loss(self.critic(fake, labels))
+        if self.unroll_steps:
+            out = unrolled_critic(self, self._unroll_real, fake, labels, self.unroll_steps, self.unroll_lr)
+        else:
+            out = self.critic(fake, labels)
+        adversarial = self.g_loss(out)
         loss, logs = adversarial, {"g_loss": adversarial}
         if self.ortho_weight:
             ortho = losses.orthogonal_regularization(self.generator)
