@@ -114,7 +114,7 @@ def _toy_gan(unroll_steps: int) -> GANModule:
     return GANModule(MLPGenerator(2, 2, 1, [16], norm="none", output="linear"),
                      MLPDiscriminator(2, 1, [16], norm="batch"), losses.d_bce, losses.g_nonsaturating,
                      lambda p: torch.optim.Adam(p, 1e-3), lambda p: torch.optim.Adam(p, 1e-3), latent_dim=2,
-                     unroll_steps=unroll_steps, unroll_lr=0.1)
+                     unroll_steps=unroll_steps, unroll_lr=0.1, unroll_rule="sgd")
 
 
 def test_unrolled_loss_is_the_critic_after_k_sgd_steps_and_leaves_d_untouched():
@@ -139,6 +139,30 @@ def test_unrolled_loss_is_the_critic_after_k_sgd_steps_and_leaves_d_untouched():
     model.unroll_steps = 0
     g_plain = torch.autograd.grad(model.generator_loss(model.generator(z), y)[0], list(model.generator.parameters()))
     assert not all(torch.allclose(a, b) for a, b in zip(g_unrolled, g_plain))
+
+
+def test_adam_unrolling_continues_d_optimizers_state_like_torch_adam():
+    model = _toy_gan(2)
+    opt = torch.optim.Adam(model.discriminator.parameters(), 1e-2, betas=(0.5, 0.9))
+    real, z, y = torch.randn(8, 2, 1, 1), torch.randn(8, 2), torch.zeros(8, dtype=torch.long)
+    fake = model.generator(z).detach()
+    for _ in range(2):  # D's own history: moments and step counts the look-ahead continues
+        opt.zero_grad()
+        model.discriminator_loss(real, fake, y)[0].backward()
+        opt.step()
+    saved = copy.deepcopy(opt.state_dict())
+    before = copy.deepcopy(model.discriminator.state_dict())
+    out = unrolled_critic(model, real, fake, y, steps=2, lr=1e-2, rule="adam", optimizer=opt)
+    assert all(torch.equal(before[k], v) for k, v in model.discriminator.state_dict().items())
+    assert torch.equal(opt.state_dict()["state"][0]["exp_avg"], saved["state"][0]["exp_avg"])  # state untouched
+    hand = copy.deepcopy(model)
+    hand_opt = torch.optim.Adam(hand.discriminator.parameters(), 1e-2, betas=(0.5, 0.9))
+    hand_opt.load_state_dict(saved)
+    for _ in range(2):
+        hand_opt.zero_grad()
+        hand.discriminator_loss(real, fake, y)[0].backward()
+        hand_opt.step()
+    torch.testing.assert_close(out, hand.critic(fake, y), rtol=1e-4, atol=1e-5)
 
 
 def test_zero_unroll_steps_is_the_plain_rule():
@@ -177,3 +201,14 @@ def test_remedies_under_ddp_keep_ranks_identical(make_cfg, tmp_path):
     for r in (0, 1):
         rank = torch.load(tmp_path / f"rank{r}.pt", weights_only=False)
         assert rank["steps"] == 2 and rank["max_diffs"] == [0.0, 0.0]
+
+
+# --- learning claim (slow): measured bound ----------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_mode_collapse_best_covers_the_ring(make_cfg):
+    """Measured (seed 0, 12,000 generator steps, 2-core CPU shared with other jobs, ~250 s): 8/8 modes, 81.5 %
+    high quality. The bound leaves room for platform differences; the issue's ≥ 97 % target is not reached yet."""
+    metrics = train(make_cfg("experiment=mode_collapse_best", "data=ring", "seed=0", "trainer.max_steps=12000",
+                             "trainer.log_every_n_steps=50"))
+    assert metrics["val/modes_covered"] == 8 and metrics["val/high_quality"] >= 0.75

@@ -81,8 +81,8 @@ class GANModule(L.LightningModule):
         torch_compile: compile G and D with ``torch.compile`` (not with GP/R1: no double backward).
         pack, augment, minibatch: mode-collapse remedies on D's input / head (:mod:`gan_lab.nets.pack`):
             PacGAN packing of ``pack`` samples, a DiffAugment policy, a ``stddev``/``discrimination`` layer.
-        unroll_steps, unroll_lr: G's loss through k look-ahead D updates (:mod:`gan_lab.models.unrolled`);
-            0: the plain rule; the look-ahead lr defaults to D's optimiser's lr.
+        unroll_steps, unroll_lr, unroll_rule: G's loss through k look-ahead D updates (``adam``: continuing D's
+            Adam state, or ``sgd``) (:mod:`gan_lab.models.unrolled`); 0: the plain rule; lr: D's unless set.
     """
 
     def __init__(
@@ -110,6 +110,7 @@ class GANModule(L.LightningModule):
         minibatch: str | None = None,
         unroll_steps: int = 0,
         unroll_lr: float | None = None,
+        unroll_rule: str = "adam",
     ):
         super().__init__()
         if n_critic < 1:
@@ -117,7 +118,7 @@ class GANModule(L.LightningModule):
         self.automatic_optimization = False
         self.generator = generator
         self.discriminator = wrap_discriminator(discriminator, pack, augment, minibatch)
-        self.unroll_steps = unroll_steps
+        self.unroll_steps, self.unroll_rule = unroll_steps, unroll_rule
         self.unroll_lr = unroll_lr if unroll_lr is not None else getattr(d_optimizer, "keywords", {}).get("lr", 1e-3)
         self._unroll_real: Tensor | None = None
         self.d_loss, self.g_loss = direct_call(d_loss), direct_call(g_loss)
@@ -222,7 +223,8 @@ class GANModule(L.LightningModule):
 
     def generator_loss(self, fake: Tensor, labels: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
         if self.unroll_steps:
-            out = unrolled_critic(self, self._unroll_real, fake, labels, self.unroll_steps, self.unroll_lr)
+            out = unrolled_critic(self, self._unroll_real, fake, labels, self.unroll_steps, self.unroll_lr,
+                                  self.unroll_rule, self.optimizers()[1].optimizer if self._trainer else None)
         else:
             out = self.critic(fake, labels)
         adversarial = self.g_loss(out)
