@@ -38,7 +38,7 @@ def test_packed_discriminator_sees_augmented_packs_and_refuses_labels():
     net.net.register_forward_hook(lambda m, i, o: seen.append(i[0]))
     x = torch.randn(4, 2, 1, 1)
     out = net(x)
-    assert out.shape == (2, 4, 1, 1) and torch.equal(out[1, 2:], x[3])
+    assert out.shape == (2, 4, 1, 1) and torch.equal(out[1, 2:], x[3]) and seen[0].shape == (2, 4, 1, 1)
     with pytest.raises(ConfigError, match="unconditional"):
         net(x, torch.zeros(4, dtype=torch.long))
 
@@ -212,3 +212,18 @@ def test_mode_collapse_best_covers_the_ring(make_cfg):
     metrics = train(make_cfg("experiment=mode_collapse_best", "data=ring", "seed=0", "trainer.max_steps=12000",
                              "trainer.log_every_n_steps=50"))
     assert metrics["val/modes_covered"] == 8 and metrics["val/high_quality"] >= 0.75
+
+
+def test_mode_collapse_study_prints_its_table_with_the_published_rows(tmp_path):
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "mode_collapse.py"), "--recipes",
+                           "mode_collapse_best", "--data", "ring", "--seeds", "0", "--results", str(tmp_path),
+                           "--overrides", "trainer.max_steps=20", "callbacks.evaluation.every_n_steps=10",
+                           "callbacks.samples=null"], capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    table = (tmp_path / "mode_collapse.md").read_text()
+    assert "| ring | gan_lab mode_collapse_best (1 seeds) |" in table and "PacGAN" in table and "VEEGAN" in table
+    assert "| ring | mode_collapse_best | 0 | 20 |" in table

@@ -1,6 +1,6 @@
 """Unrolled GAN (Metz et al. 2017): the generator's loss through k look-ahead updates of the discriminator.
 
-    θ_D^0 = θ_D,   θ_D^{i+1} = θ_D^i − step(∇_θ L_D(θ_D^i; x, G(z)))     (k differentiable steps, create_graph)
+    θ_D^0 = θ_D,   θ_D^{i+1} = θ_D^i − step(∇_θ L_D(θ_D^i; x, G(z)))    (k differentiable steps)
     G's loss  L_G(D(G(z); θ_D^k)),  differentiated *through* the k updates (they depend on G via G(z)).
 
 ``step`` is Adam's update continuing from D's own optimiser state (its moments and step count, as the paper's

@@ -54,7 +54,7 @@ class MinibatchDiscrimination(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         f = x.flatten(1)
         m = (f @ self.T).view(len(f), self.out_features, self.kernel_dims)          # [N, B, C]
-        l1 = (m.unsqueeze(0) - m.unsqueeze(1)).abs().sum(3)                         # [N, N, B]: ‖M_i,b − M_j,b‖₁
+        l1 = (m.unsqueeze(0) - m.unsqueeze(1)).abs().sum(3)  # [N, N, B]: ‖M_i,b − M_j,b‖₁
         return torch.cat([f, torch.exp(-l1).sum(1)], 1)
 
 
@@ -88,7 +88,8 @@ def add_minibatch_layer(net: nn.Module, kind: str, group_size: int = 4, out_feat
     in_features = head.in_features if isinstance(head, nn.Linear) else head.in_channels * head.kernel_size[0] ** 2
     if isinstance(head, nn.Conv2d) and head.kernel_size[0] != head.kernel_size[1]:
         raise ConfigError("minibatch discrimination needs a square convolutional head")
-    flat = nn.Linear(in_features + out_features, head.out_channels if isinstance(head, nn.Conv2d) else head.out_features)
+    outputs = head.out_channels if isinstance(head, nn.Conv2d) else head.out_features
+    flat = nn.Linear(in_features + out_features, outputs)
     nn.init.normal_(flat.weight, 0.0, 0.02)
     nn.init.zeros_(flat.bias)
     net.head = nn.Sequential(MinibatchDiscrimination(in_features, out_features, kernel_dims),
