@@ -4,7 +4,7 @@ BIN    := $(VENV)/bin
 ARGS   ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install test test-full train tensorboard bench clean
+.PHONY: help install test test-full train tensorboard bench bench-modes clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -29,6 +29,9 @@ tensorboard:  ## open TensorBoard on every run in outputs/
 bench:  ## CPU benchmarks (about 7 min on 2 cores), tables to benchmarks/results/
 	$(BIN)/python benchmarks/throughput.py --seconds 4 --warmup 1 --rounds 4
 	$(BIN)/python benchmarks/data_path.py --images 10000
+
+bench-modes:  ## mode-collapse study: recipes × ring/grid × 10 seeds (hours on 2 cores), table to benchmarks/results/
+	$(BIN)/python benchmarks/mode_collapse.py $(ARGS)
 
 clean:  ## remove run outputs and caches (keeps .venv)
 	rm -rf outputs multirun .pytest_cache

@@ -25,3 +25,6 @@ def resume_dir(ckpt_path: str | None, new_dir: str) -> str:
 
 # hydra.run.dir: ${resume_dir:${ckpt_path},<a new timestamped folder>}
 OmegaConf.register_new_resolver("resume_dir", resume_dir, replace=True)
+
+# ${mul:a,b}: a·b, e.g. the packed discriminator's input channels ${mul:${data.channels},${model.pack}}.
+OmegaConf.register_new_resolver("mul", lambda a, b: a * b, replace=True)

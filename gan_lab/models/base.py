@@ -31,6 +31,8 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from gan_lab import losses
 from gan_lab.errors import ConfigError
 from gan_lab.models.health import check_collapse, check_finite
+from gan_lab.models.unrolled import unrolled_critic
+from gan_lab.nets.pack import wrap_discriminator
 from gan_lab.steps import generator_steps
 
 OptimizerFactory = Callable[..., Optimizer]
@@ -80,6 +82,10 @@ class GANModule(L.LightningModule):
         torch_compile: compile G and D with ``torch.compile`` (not with GP/R1: no double backward).
         collapse_patience: warn when D wins completely (or G's loss explodes) for this many logged intervals in a
             row (0: never).
+        pack, augment, minibatch: mode-collapse remedies on D's input / head (:mod:`gan_lab.nets.pack`):
+            PacGAN packing of ``pack`` samples, a DiffAugment policy, a ``stddev``/``discrimination`` layer.
+        unroll_steps, unroll_lr, unroll_rule: G's loss through k look-ahead D updates (``adam``: continuing D's
+            Adam state, or ``sgd``) (:mod:`gan_lab.models.unrolled`); 0: the plain rule; lr: D's unless set.
     """
 
     def __init__(
@@ -103,12 +109,22 @@ class GANModule(L.LightningModule):
         channels_last: bool = False,
         torch_compile: bool = False,
         collapse_patience: int = 5,
+        pack: int = 1,
+        augment: str | None = None,
+        minibatch: str | None = None,
+        unroll_steps: int = 0,
+        unroll_lr: float | None = None,
+        unroll_rule: str = "adam",
     ):
         super().__init__()
         if n_critic < 1:
             raise ConfigError(f"model.n_critic must be ≥ 1 (discriminator steps per generator step), got {n_critic}")
         self.automatic_optimization = False
-        self.generator, self.discriminator = generator, discriminator
+        self.generator = generator
+        self.discriminator = wrap_discriminator(discriminator, pack, augment, minibatch)
+        self.unroll_steps, self.unroll_rule = unroll_steps, unroll_rule
+        self.unroll_lr = unroll_lr if unroll_lr is not None else getattr(d_optimizer, "keywords", {}).get("lr", 1e-3)
+        self._unroll_real: Tensor | None = None
         self.d_loss, self.g_loss = direct_call(d_loss), direct_call(g_loss)
         self.g_optimizer, self.d_optimizer = g_optimizer, d_optimizer
         self.latent_dim, self.n_critic = latent_dim, n_critic
@@ -193,6 +209,8 @@ class GANModule(L.LightningModule):
         """The critic's total loss and what to log of it."""
         if self.r1_weight:
             real = real.detach().requires_grad_(True)
+        if self.unroll_steps:
+            self._unroll_real = real.detach()  # the generator step's look-ahead trains on it
         real_out, fake_out = self.critic(real, labels), self.critic(fake, labels)
         adversarial = self.d_loss(real_out, fake_out)
         loss = adversarial
@@ -213,7 +231,12 @@ class GANModule(L.LightningModule):
         return loss, logs
 
     def generator_loss(self, fake: Tensor, labels: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
-        adversarial = self.g_loss(self.critic(fake, labels))
+        if self.unroll_steps:
+            out = unrolled_critic(self, self._unroll_real, fake, labels, self.unroll_steps, self.unroll_lr,
+                                  self.unroll_rule, self.optimizers()[1].optimizer if self._trainer else None)
+        else:
+            out = self.critic(fake, labels)
+        adversarial = self.g_loss(out)
         loss, logs = adversarial, {"g_loss": adversarial}
         if self.ortho_weight:
             ortho = losses.orthogonal_regularization(self.generator)

@@ -8,10 +8,13 @@ choices (``model/net=mlp``) without touching them.
 from gan_lab.nets.conditional import ConditionalDiscriminator, ConditionalGenerator
 from gan_lab.nets.dcgan import DCGANDiscriminator, DCGANGenerator, dcgan_shape
 from gan_lab.nets.layers import SelfAttention, maybe_sn, norm_layer
+from gan_lab.nets.minibatch import MinibatchDiscrimination, MinibatchStdDev, add_minibatch_layer
 from gan_lab.nets.mlp import MLPDiscriminator, MLPGenerator
+from gan_lab.nets.pack import DiscriminatorInput, pack, wrap_discriminator
 from gan_lab.nets.resnet import ResNetDiscriminator, ResNetGenerator
 
 __all__ = [
     "ConditionalDiscriminator", "ConditionalGenerator", "DCGANDiscriminator", "DCGANGenerator", "MLPDiscriminator", "MLPGenerator", "ResNetDiscriminator",
-    "ResNetGenerator", "SelfAttention", "dcgan_shape", "maybe_sn", "norm_layer",
+    "ResNetGenerator", "SelfAttention", "dcgan_shape", "maybe_sn", "norm_layer", "DiscriminatorInput", "pack",
+    "wrap_discriminator", "MinibatchDiscrimination", "MinibatchStdDev", "add_minibatch_layer",
 ]

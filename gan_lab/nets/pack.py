@@ -1,0 +1,60 @@
+"""What the discriminator is shown: DiffAugment, then PacGAN packing (Lin et al. 2018), around any discriminator.
+
+Packing m: the batch (N, C, H, W) becomes N/m packs (N/m, m·C, H, W), pack i = samples i·m … i·m+m−1 concatenated
+along channels in that order (2-D toy points are 2-channel 1×1 images, so for them this is concatenation along
+features). The wrapped net is built with m·C input channels (``+remedy=pack`` sets that) and gives one output per
+pack. Real and fake batches are packed separately (the model calls D on each), so packs never mix them.
+
+A model switches these on with ``model.pack=m`` and ``model.augment=<policy>`` (GANModule arguments): the model's
+discriminator is then this wrapper, with the net as ``.net``.
+"""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+from gan_lab.augment import diff_augment, parse_policy
+from gan_lab.errors import ConfigError
+
+
+def pack(x: Tensor, m: int) -> Tensor:
+    """(N, C, ...) -> (N/m, m·C, ...): m consecutive samples concatenated along channels."""
+    if len(x) % m:
+        raise ConfigError(f"model.pack={m} needs batches divisible by {m}; got a batch of {len(x)} "
+                          f"(set data.batch_size to a multiple of {m})")
+    return x.reshape(len(x) // m, m * x.shape[1], *x.shape[2:])
+
+
+class DiscriminatorInput(nn.Module):
+    """D(pack(augment(x))): the net sees augmented (one draw per pack), packed batches; extra args pass through."""
+
+    def __init__(self, net: nn.Module, pack: int = 1, augment: str | list[str] | None = None):
+        super().__init__()
+        if pack < 1:
+            raise ConfigError(f"model.pack must be ≥ 1 (1: no packing), got {pack}")
+        self.net, self.pack, self.augment = net, pack, parse_policy(augment)
+
+    def forward(self, x: Tensor, *args: Tensor) -> Tensor:
+        if args and self.pack > 1:
+            raise ConfigError("model.pack > 1 is for unconditional models (a pack has one output but m labels)")
+        if self.augment:
+            x = diff_augment(x, self.augment, group=self.pack)
+        return self.net(pack(x, self.pack) if self.pack > 1 else x, *args)
+
+    def __getattr__(self, name: str):  # the net's own methods (features, classify, ...)
+        try:
+            return super().__getattr__(name)
+        except AttributeError:
+            return getattr(super().__getattr__("net"), name)
+
+
+def wrap_discriminator(net: nn.Module, pack: int = 1, augment: str | list[str] | None = None,
+                       minibatch: str | None = None) -> nn.Module:
+    """The model's discriminator with the remedies asked for; the net itself when none is."""
+    if minibatch:
+        from gan_lab.nets.minibatch import add_minibatch_layer
+
+        add_minibatch_layer(getattr(net, "net", net) if hasattr(net, "conditioning") else net, minibatch)
+    if pack == 1 and not parse_policy(augment):
+        return net
+    return DiscriminatorInput(net, pack, augment)
