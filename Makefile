@@ -4,7 +4,7 @@ BIN    := $(VENV)/bin
 ARGS   ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install test test-full train tensorboard bench bench-modes clean
+.PHONY: help install test test-full train tensorboard bench bench-modes bench-conditioning clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -29,6 +29,10 @@ tensorboard:  ## open TensorBoard on every run in outputs/
 bench:  ## CPU benchmarks (about 7 min on 2 cores), tables to benchmarks/results/
 	$(BIN)/python benchmarks/throughput.py --seconds 4 --warmup 1 --rounds 4
 	$(BIN)/python benchmarks/data_path.py --images 10000
+
+bench-conditioning:  ## every G/D conditioning pair of model=cgan, 2,000 steps on mnist_5k, judged by the MNIST classifier (~1 h on 2 cores)
+	test -f outputs/classifiers/mnist.ckpt || $(BIN)/python -m gan_lab.classifier data=mnist epochs=2
+	$(BIN)/python benchmarks/conditioning.py --classifier outputs/classifiers/mnist.ckpt $(ARGS)
 
 bench-modes:  ## mode-collapse study: recipes × ring/grid × 10 seeds (hours on 2 cores), table to benchmarks/results/
 	$(BIN)/python benchmarks/mode_collapse.py $(ARGS)
