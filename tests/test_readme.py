@@ -89,3 +89,29 @@ def test_readme_make_targets_exist():
     for command in COMMANDS:
         if command.startswith("make "):
             assert command.split()[1] in targets, command
+
+
+def test_classifier_on_default_data_serves_features_classifier(tmp_path):
+    """`python -m gan_lab.classifier` on the default data writes mnist_5k.ckpt; features=classifier expects
+    mnist.ckpt: the same-domain file is used, and with neither the error says which command makes one."""
+    from gan_lab.errors import CheckpointError
+    from gan_lab.metrics.classifier import resolve_classifier_path
+
+    with pytest.raises(CheckpointError, match="python -m gan_lab.classifier"):
+        resolve_classifier_path(tmp_path / "mnist.ckpt")
+    (tmp_path / "mnist_5k.ckpt").write_bytes(b"x")
+    assert resolve_classifier_path(tmp_path / "mnist.ckpt") == tmp_path / "mnist_5k.ckpt"
+    (tmp_path / "mnist.ckpt").write_bytes(b"x")
+    assert resolve_classifier_path(tmp_path / "mnist.ckpt") == tmp_path / "mnist.ckpt"
+
+
+def test_readme_points_at_no_test_data_folder():
+    for path in [README, *(ROOT / "conf").rglob("*.yaml"), *(ROOT / "gan_lab").rglob("*.py")]:
+        assert "../shared" not in path.read_text(), path
+
+
+def test_gpu_only_readme_commands_are_marked():
+    for command in COMMANDS:
+        line = next(l for l in README.read_text().splitlines() if l.strip().startswith(command))
+        if re.search(r"trainer=(gpu|ddp)|launcher=slurm", command):
+            assert "GPU" in line or "cluster" in line, f"mark the GPU-only README command: {line}"
