@@ -69,8 +69,31 @@ def _yaml(node: DictConfig) -> str:
         return OmegaConf.to_yaml(node, resolve=False)
 
 
+def check_device(cfg: DictConfig) -> None:
+    """A one-line error when the run asks for GPUs this machine does not have."""
+    accelerator = str(cfg.trainer.get("accelerator", "auto"))
+    if accelerator not in ("gpu", "cuda"):
+        return
+    import torch
+
+    devices = cfg.trainer.get("devices", 1)
+    wanted = devices if isinstance(devices, int) and devices > 0 else 1
+    have = torch.cuda.device_count()
+    if have < wanted:
+        from gan_lab.errors import ConfigError
+
+        raise ConfigError(
+            f"trainer.accelerator=gpu asks for {wanted} GPU(s) but this machine has {have}: "
+            "drop trainer=gpu/ddp (the default trainer uses the CPU), or set trainer.devices to at most "
+            f"{have}" if have else
+            f"trainer.accelerator=gpu asks for {wanted} GPU(s) but this machine has none (torch.cuda."
+            "is_available() is False): drop trainer=gpu/ddp to train on the CPU, or run on a machine with a GPU"
+        )
+
+
 def start(cfg: DictConfig) -> None:
-    """Quiet the frameworks, print the config tree and save it as ``<run>/config_tree.log``."""
+    """Check the device, quiet the frameworks, print the config tree and save it as ``<run>/config_tree.log``."""
+    check_device(cfg)
     quiet(bool(cfg.get("verbose", False)))
     text = config_tree(cfg)
     print(text, end="")

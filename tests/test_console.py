@@ -32,3 +32,35 @@ def test_quiet_hides_noise_and_verbose_shows_it():
         warnings.warn("old API", DeprecationWarning)
         warnings.warn("a real problem", UserWarning)
         assert [str(w.message) for w in seen] == ["The dataloader does not have many workers", "a real problem"]
+
+
+def test_gpu_trainer_without_gpu_is_one_line_error(make_cfg):
+    import pytest
+    import torch
+
+    from gan_lab.errors import ConfigError
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    for trainer in ("gpu", "ddp"):
+        with pytest.raises(ConfigError, match="drop trainer=gpu/ddp") as err:
+            console.check_device(make_cfg(f"trainer={trainer}"))
+        assert "\n" not in str(err.value)
+    console.check_device(make_cfg())  # the default trainer: no error
+
+
+def test_cli_error_printed_once_and_kept_in_train_log(tmp_path):
+    import subprocess
+    import sys
+
+    import pytest
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    run = subprocess.run([sys.executable, "-m", "gan_lab", "trainer=gpu", f"hydra.run.dir={tmp_path}"],
+                         capture_output=True, text=True, timeout=120, cwd=Path(__file__).resolve().parents[1])
+    assert run.returncode == 1
+    lines = [line for line in (run.stdout + run.stderr).splitlines() if "drop trainer=gpu/ddp" in line]
+    assert len(lines) == 1 and lines[0].startswith("gan_lab: error: trainer.accelerator=gpu"), run.stderr
+    assert "drop trainer=gpu/ddp" in (tmp_path / "train.log").read_text()
