@@ -64,3 +64,19 @@ def test_cli_error_printed_once_and_kept_in_train_log(tmp_path):
     lines = [line for line in (run.stdout + run.stderr).splitlines() if "drop trainer=gpu/ddp" in line]
     assert len(lines) == 1 and lines[0].startswith("gan_lab: error: trainer.accelerator=gpu"), run.stderr
     assert "drop trainer=gpu/ddp" in (tmp_path / "train.log").read_text()
+
+
+def test_help_is_gan_labs_own_and_fast():
+    import subprocess
+    import sys
+    import time
+
+    start = time.perf_counter()
+    run = subprocess.run([sys.executable, "-X", "importtime", "-m", "gan_lab", "--help"], capture_output=True,
+                         text=True, timeout=60, cwd=Path(__file__).resolve().parents[1])
+    elapsed = time.perf_counter() - start
+    assert run.returncode == 0, run.stderr
+    assert "usage: python -m gan_lab" in run.stdout and "examples:" in run.stdout
+    assert "    wgan_gp                WGAN-GP (Gulrajani et al. 2017)" in run.stdout  # option + its description
+    assert "torch" not in {line.split("|")[-1].strip().split(".")[0] for line in run.stderr.splitlines()}
+    assert elapsed < 2.0, f"--help took {elapsed:.1f} s"
