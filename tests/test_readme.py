@@ -51,6 +51,10 @@ def compose_command(command: str):
         command = command.replace(old, new)
     argv = shlex.split(command.removeprefix(".venv/bin/"))[2:]  # drop "python -m"
     module, args = argv[0], [a for a in argv[1:] if a != "-m"]
+    if "--cfg" in args:  # `--cfg job`: the flag and its value are Hydra's, not overrides
+        i = args.index("--cfg")
+        del args[i:i + 2]
+    args = [a for a in args if not a.startswith("--")]  # --help (tested in test_console.py)
     if module == "gan_lab.latent":
         config, args = f"latent/{args[0]}", args[1:]
     else:
