@@ -41,7 +41,10 @@ def quiet(verbose: bool = False) -> None:
 
 def _drop_tips(record: logging.LogRecord) -> bool:
     text = record.getMessage()
-    return not ("💡 Tip" in text or "litlogger" in text or "Tip:" in text)
+    # Lightning's "max_steps=N reached" counts optimiser steps (G + D), not the generator steps the user set;
+    # gan_lab's own summary line says how many generator steps were trained.
+    noise = ("💡 Tip", "litlogger", "Tip:", "Trainer already configured with model summary", "` reached.")
+    return not any(part in text for part in noise)
 
 
 def config_tree(cfg: DictConfig) -> str:

@@ -80,3 +80,16 @@ def test_help_is_gan_labs_own_and_fast():
     assert "    wgan_gp                WGAN-GP (Gulrajani et al. 2017)" in run.stdout  # option + its description
     assert "torch" not in {line.split("|")[-1].strip().split(".")[0] for line in run.stderr.splitlines()}
     assert elapsed < 2.0, f"--help took {elapsed:.1f} s"
+
+
+def test_quiet_drops_lightning_tips_and_the_optimiser_step_count():
+    import logging
+
+    console.quiet(verbose=False)
+    rank_zero = logging.getLogger("lightning.pytorch.utilities.rank_zero")
+    kept = []
+    for text in ("💡 Tip: try installing litlogger", "`Trainer.fit` stopped: `max_steps=10` reached.",
+                 "GPU available: False, used: False"):
+        record = rank_zero.makeRecord(rank_zero.name, logging.INFO, __file__, 0, text, None, None)
+        kept += [text] if rank_zero.filter(record) else []
+    assert kept == ["GPU available: False, used: False"]
