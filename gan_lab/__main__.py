@@ -1,4 +1,11 @@
-from gan_lab.train import main
+import sys
 
 if __name__ == "__main__":
-    main()
+    if {"-h", "--help"} & set(sys.argv[1:]):  # gan_lab's own help, without importing torch
+        from gan_lab.help import help_text
+
+        print(help_text())
+    else:
+        from gan_lab.train import main
+
+        main()

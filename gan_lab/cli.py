@@ -36,10 +36,19 @@ def reports_user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
         except Exception as err:
             if (reason := user_error(err)) is None:
                 raise
-            log.error("%s", reason)
+            to_log_files(f"gan_lab: error: {reason}")  # the run's log (train.log); the console gets it once, below
             sys.exit(f"gan_lab: error: {reason}")
 
     return wrapper
+
+
+def to_log_files(message: str) -> None:
+    """Write ``message`` as an ERROR record to the log files only (not the console, which prints it itself)."""
+    record = log.makeRecord(log.name, logging.ERROR, __file__, 0, message, None, None)
+    for logger in (log, logging.getLogger()):
+        for handler in logger.handlers:
+            if isinstance(handler, logging.FileHandler):
+                handler.handle(record)
 
 
 def hydra_command(config_name: str, fn: Callable[..., Any]) -> Callable[[], Any]:

@@ -21,6 +21,7 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import InterpolationKeyError
 
+from gan_lab import console
 from gan_lab.callbacks import AtomicCheckpointIO
 from gan_lab.checkpoints import load_checkpoint
 from gan_lab.cli import hydra_command
@@ -84,6 +85,7 @@ def check_config(cfg: DictConfig) -> None:
 def train(cfg: DictConfig) -> dict[str, float]:
     """Fit the configured GAN; returns the final logged metrics (``callback_metrics``) as floats."""
     check_config(cfg)
+    console.start(cfg)  # config tree (printed, <run>/config_tree.log); framework noise off unless verbose=true
     if cfg.get("seed") is not None:
         L.seed_everything(cfg.seed, workers=True)
     if cfg.get("ckpt_path"):

@@ -83,13 +83,28 @@ class ClassifierModule(L.LightningModule):
         return {"optimizer": opt, "lr_scheduler": torch.optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)}
 
 
-def load_classifier(path: str | Path) -> DomainClassifier:
+# The same domain under another data name: the default data (mnist_5k) is a subset of MNIST, so a classifier
+# trained by `python -m gan_lab.classifier` on the default data serves where features=classifier expects mnist.ckpt.
+SAME_DOMAIN = {"mnist.ckpt": ("mnist_5k.ckpt",), "mnist_5k.ckpt": ("mnist.ckpt",)}
+
+
+def resolve_classifier_path(path: str | Path) -> Path:
+    """``path``, or a classifier of the same domain beside it; a one-line error saying how to make one."""
     path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(
-            f"no domain classifier at {path}: train one with `python -m gan_lab.classifier data=<dataset>` "
-            "(it prints where it saved it), then pass features.checkpoint=<that file>"
-        )
+    if path.is_file():
+        return path
+    for name in SAME_DOMAIN.get(path.name, ()):
+        if (path.parent / name).is_file():
+            return path.parent / name
+    raise CheckpointError(
+        f"no domain classifier at {path}: train one with `python -m gan_lab.classifier` (default data) or "
+        "`python -m gan_lab.classifier data=<dataset>` (it prints where it saved it), "
+        "then pass features.checkpoint=<that file>"
+    )
+
+
+def load_classifier(path: str | Path) -> DomainClassifier:
+    path = resolve_classifier_path(path)
     from gan_lab.checkpoints import load_weights
 
     ckpt = load_weights(path, "domain classifier")  # weights-only: a checkpoint is data, never code

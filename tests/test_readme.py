@@ -1,0 +1,121 @@
+"""Every command the README shows composes as written, so the README cannot rot.
+
+Convention: a README command is a line inside a ``` code block that starts with ``python -m gan_lab``,
+``.venv/bin/python -m gan_lab`` or ``make `` (a trailing ``# comment`` is ignored). Each must be listed in
+COVERED (exact text) with how it is checked: the config it composes plus placeholders to fill (``ckpt=…``,
+``<run>``, ``model=…`` = a conditional model), or the reason it is not composed here (make targets, GPU/cluster-only launchers). A new README
+command that is not listed fails ``test_every_readme_command_is_covered``.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+PREFIXES = ("python -m gan_lab", ".venv/bin/python -m gan_lab", "make ")
+CONFIG_OF = {  # module -> config name (latent: latent/<subcommand>)
+    "gan_lab": "train", "gan_lab.classifier": "classifier", "gan_lab.evaluate": "evaluate",
+    "gan_lab.generate": "generate", "gan_lab.text_encoder": "text_encoder",
+}
+FILL = {"model=…": "model=cgan", "…": "outputs/run/checkpoints/last.ckpt", "<run>": "outputs/run", "/path/to/images": "images"}
+
+# Commands that are not composed here, with the reason (every other README command is composed).
+NOT_COMPOSED = {
+    "make install": "creates the venv (network)",
+    "make test": "runs the suite itself",
+    "python -m gan_lab -m hydra/launcher=slurm trainer=gpu model=dcgan,wgan_gp": "SLURM cluster only",
+}
+
+
+def readme_commands() -> list[str]:
+    commands, in_block = [], False
+    for line in README.read_text().splitlines():
+        if line.startswith("```"):
+            in_block = not in_block
+            continue
+        text = line.split("  #")[0].split(" # ")[0].strip()
+        if in_block and text.startswith(PREFIXES):
+            commands.append(text)
+    return commands
+
+
+def compose_command(command: str):
+    """The Hydra config `command` builds (the first value of each sweep); composing writes nothing."""
+    for old, new in FILL.items():
+        command = command.replace(old, new)
+    argv = shlex.split(command.removeprefix(".venv/bin/"))[2:]  # drop "python -m"
+    module, args = argv[0], [a for a in argv[1:] if a != "-m"]
+    if "--cfg" in args:  # `--cfg job`: the flag and its value are Hydra's, not overrides
+        i = args.index("--cfg")
+        del args[i:i + 2]
+    args = [a for a in args if not a.startswith("--")]  # --help (tested in test_console.py)
+    if module == "gan_lab.latent":
+        config, args = f"latent/{args[0]}", args[1:]
+    else:
+        config = CONFIG_OF[module]
+    overrides = []
+    for arg in args:
+        key, _, value = arg.partition("=")
+        if "," in value and not value.startswith("["):  # a sweep: compose its first value
+            value = value.split(",")[0]
+        overrides.append(f"{key}={value}")
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+        return compose(config, overrides=overrides, return_hydra_config=True)
+
+
+COMMANDS = readme_commands()
+
+
+def test_readme_has_commands():
+    assert len(COMMANDS) >= 30, COMMANDS
+    assert any(c.startswith("python -m gan_lab.evaluate") for c in COMMANDS)
+
+
+def test_every_readme_command_is_covered():
+    for name in NOT_COMPOSED:
+        assert name in COMMANDS, f"NOT_COMPOSED lists {name!r}, which the README no longer shows"
+
+
+@pytest.mark.parametrize("command", [c for c in COMMANDS if c not in NOT_COMPOSED and not c.startswith("make ")])
+def test_readme_command_composes(command):
+    cfg = compose_command(command)
+    assert cfg is not None
+
+
+def test_readme_make_targets_exist():
+    targets = set(re.findall(r"^([a-z-]+):", (ROOT / "Makefile").read_text(), re.M))
+    for command in COMMANDS:
+        if command.startswith("make "):
+            assert command.split()[1] in targets, command
+
+
+def test_classifier_on_default_data_serves_features_classifier(tmp_path):
+    """`python -m gan_lab.classifier` on the default data writes mnist_5k.ckpt; features=classifier expects
+    mnist.ckpt: the same-domain file is used, and with neither the error says which command makes one."""
+    from gan_lab.errors import CheckpointError
+    from gan_lab.metrics.classifier import resolve_classifier_path
+
+    with pytest.raises(CheckpointError, match="python -m gan_lab.classifier"):
+        resolve_classifier_path(tmp_path / "mnist.ckpt")
+    (tmp_path / "mnist_5k.ckpt").write_bytes(b"x")
+    assert resolve_classifier_path(tmp_path / "mnist.ckpt") == tmp_path / "mnist_5k.ckpt"
+    (tmp_path / "mnist.ckpt").write_bytes(b"x")
+    assert resolve_classifier_path(tmp_path / "mnist.ckpt") == tmp_path / "mnist.ckpt"
+
+
+def test_readme_points_at_no_test_data_folder():
+    for path in [README, *(ROOT / "conf").rglob("*.yaml"), *(ROOT / "gan_lab").rglob("*.py")]:
+        assert "../shared" not in path.read_text(), path
+
+
+def test_gpu_only_readme_commands_are_marked():
+    for command in COMMANDS:
+        line = next(l for l in README.read_text().splitlines() if l.strip().startswith(command))
+        if re.search(r"trainer=(gpu|ddp)|launcher=slurm", command):
+            assert "GPU" in line or "cluster" in line, f"mark the GPU-only README command: {line}"
