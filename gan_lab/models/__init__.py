@@ -1,5 +1,6 @@
 from gan_lab.models.base import GANModule
 from gan_lab.models.conditional import ConditionalGAN
+from gan_lab.models.stackgan import StackGAN, StackGANStageII
 from gan_lab.models.wgan import WGAN
 
-__all__ = ["ConditionalGAN", "GANModule", "WGAN"]
+__all__ = ["ConditionalGAN", "GANModule", "StackGAN", "StackGANStageII", "WGAN"]

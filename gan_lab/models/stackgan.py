@@ -1,0 +1,148 @@
+"""StackGAN (Zhang et al. 2017) on the shared training rule: text-conditioned Stage-I and Stage-II.
+
+Batches are ``(images, classes, embeddings)``. The discriminator is matching-aware:
+
+    D loss = BCE(D(x, t), real) + ½·[BCE(D(x, t̂), fake) + BCE(D(G(z, t), t), fake)]
+
+with t̂ the caption embedding of another image of a *different* class (``mismatched_indices``). G's loss adds
+``kl_weight``·KL(N(μ, σ²) ‖ N(0, I)) of conditioning augmentation (2.0 as in the released code; the paper says 1).
+Stage-II holds a trained Stage-I as a frozen submodule (loaded through :func:`gan_lab.checkpoints.load_model`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from gan_lab.data.captioned import mismatched_indices
+from gan_lab.data.shapes import downsample
+from gan_lab.errors import ConfigError
+from gan_lab.models.base import GANModule, eval_mode
+
+
+def matching_aware_d_loss(real_right: Tensor, real_wrong: Tensor, fake_right: Tensor) -> Tensor:
+    """BCE(real+right → 1) + ½·(BCE(real+wrong → 0) + BCE(fake+right → 0)), logits in."""
+    return F.softplus(-real_right).mean() + 0.5 * (F.softplus(real_wrong).mean() + F.softplus(fake_right).mean())
+
+
+class StackGAN(GANModule):
+    """Stage-I StackGAN. Args (besides GANModule's; ``generator``/``discriminator`` are the nets):
+        kl_weight: weight of the conditioning-augmentation KL term in G's loss.
+        image_size: the size this stage generates (the data's images are downsampled to it exactly).
+        grid_captions: how many fixed test captions the sample grid shows (one row each).
+    """
+
+    def __init__(self, generator: nn.Module, discriminator: nn.Module, *args, kl_weight: float = 2.0,
+                 image_size: int = 64, grid_captions: int = 8, **kwargs):
+        if kwargs.get("n_critic", 1) != 1:
+            raise ConfigError("StackGAN takes one discriminator step per generator step: set model.n_critic=1")
+        super().__init__(generator, discriminator, *args, **kwargs)
+        self.kl_weight, self.image_size, self.grid_captions = kl_weight, image_size, grid_captions
+        self._kl: Tensor | None = None
+        self._classes: Tensor | None = None
+        self.register_buffer("grid_embeddings", torch.empty(0), persistent=False)
+        self.grid_texts: list[str] = []
+
+    # the "labels" of the shared rule are the caption embeddings
+    def fake_images(self, generator: nn.Module, z: Tensor, labels: Tensor) -> Tensor:
+        fake, mu, logvar = generator(z, labels, self.noise if self.training else None)
+        self._kl = generator.ca.kl(mu, logvar)
+        return fake
+
+    def critic(self, x: Tensor, labels: Tensor) -> Tensor:
+        return self.discriminator(x, labels)
+
+    def real_images(self, images: Tensor) -> Tensor:
+        return images if images.shape[-1] == self.image_size else downsample(images, self.image_size)
+
+    def training_step(self, batch: tuple[Tensor, Tensor, Tensor], batch_idx: int) -> None:
+        if len(batch) != 3:
+            raise ConfigError("StackGAN needs captioned data, batches of (images, classes, embeddings): "
+                              "use data=shapes or data=cub")
+        images, self._classes, embeddings = batch
+        super().training_step((self.real_images(images), embeddings), batch_idx)
+
+    def discriminator_loss(self, real: Tensor, fake: Tensor, labels: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+        wrong = labels[mismatched_indices(self._classes, self.noise)]
+        real_out, wrong_out, fake_out = self.critic(real, labels), self.critic(real, wrong), self.critic(fake, labels)
+        loss = matching_aware_d_loss(real_out, wrong_out, fake_out)
+        logs = {"d_loss": loss, "D(x)": real_out.detach().sigmoid().mean(),
+                "D(x,wrong)": wrong_out.detach().sigmoid().mean(), "D(G(z))": fake_out.detach().sigmoid().mean()}
+        return loss, logs
+
+    def generator_loss(self, fake: Tensor, labels: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+        adversarial = self.g_loss(self.critic(fake, labels))
+        kl = self._kl
+        return adversarial + self.kl_weight * kl, {"g_loss": adversarial, "kl": kl.detach()}
+
+    # --- samples: a fixed grid of test captions, one row each, the same z along each column -----------------
+
+    def on_fit_start(self) -> None:
+        super().on_fit_start()
+        dm = getattr(self.trainer, "datamodule", None)
+        if dm is not None and hasattr(dm, "split"):
+            split = dm.split(train=False)
+            n = min(self.grid_captions, len(split))
+            self.grid_embeddings = split.embeddings[:n, 0].to(self.device, torch.float32)
+            self.grid_texts = [c[0] for c in split.captions[:n]] if split.captions is not None else []
+
+    def class_grid_inputs(self, columns: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
+        rows = len(self.grid_embeddings)
+        if rows == 0:
+            raise ConfigError("StackGAN's sample grid needs the captioned data module (fit first)")
+        z = self.sample_z(columns, generator=generator).repeat(rows, 1)
+        return z, self.grid_embeddings.repeat_interleave(columns, 0)
+
+    @torch.no_grad()
+    def generate(self, z: Tensor, labels: Tensor | None = None, ema: bool = True) -> Tensor:
+        if labels is None:
+            raise ConfigError("StackGAN generates from text: pass caption embeddings (e.g. generate text=\"...\")")
+        return super().generate(z, labels.to(self.device), ema)
+
+
+class FrozenStageI(nn.Module):
+    """Stage-I generator (frozen, eval mode) followed by the Stage-II generator: (z, embedding) → 256 image."""
+
+    def __init__(self, stage1: nn.Module, stage2: nn.Module):
+        super().__init__()
+        self.stage1, self.stage2 = stage1.requires_grad_(False), stage2
+        self.ca = stage2.ca
+
+    def train(self, mode: bool = True) -> FrozenStageI:
+        super().train(mode)
+        self.stage1.eval()  # batch norm keeps Stage-I's running statistics
+        return self
+
+    def forward(self, z: Tensor, embedding: Tensor, noise: torch.Generator | None = None):
+        with torch.no_grad():
+            low, _, _ = self.stage1(z, embedding, noise)
+        return self.stage2(low, embedding, noise)
+
+
+class StackGANStageII(StackGAN):
+    """Stage-II: ``stage1_ckpt`` (a Stage-I run's checkpoint) is loaded, frozen and kept out of the optimiser."""
+
+    def __init__(self, generator: Callable[..., nn.Module], discriminator: nn.Module, *args, stage1_ckpt: str | None,
+                 embedding_dim: int, **kwargs):
+        from gan_lab.checkpoints import load_model  # here: checkpoints imports the models
+
+        if not stage1_ckpt:
+            raise ConfigError("model=stackgan_stage2 needs model.stage1_ckpt=<stage-I run>/checkpoints/last.ckpt")
+        stage1 = load_model(stage1_ckpt)[0]
+        if not isinstance(stage1, StackGAN) or isinstance(stage1, StackGANStageII):
+            raise ConfigError(f"model.stage1_ckpt={stage1_ckpt} is not a Stage-I StackGAN checkpoint")
+        emb = stage1.generator.ca.fc.in_features
+        if emb != embedding_dim:
+            raise ConfigError(f"model.stage1_ckpt has {emb}-d text embeddings but the data gives {embedding_dim}-d")
+        if stage1.latent_dim != kwargs.get("latent_dim"):
+            raise ConfigError(f"model.latent_dim={kwargs.get('latent_dim')} but Stage-I uses {stage1.latent_dim}")
+        s1_size = stage1.image_size
+        net = generator(input_size=s1_size)
+        super().__init__(FrozenStageI(stage1.sampler, net), discriminator, *args, **kwargs)
+        self.stage1_size = s1_size
+
+    def configure_optimizers(self):
+        return [self.g_optimizer(self.generator.stage2.parameters()), self.d_optimizer(self.discriminator.parameters())]
