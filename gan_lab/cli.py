@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -51,6 +52,32 @@ def to_log_files(message: str) -> None:
                 handler.handle(record)
 
 
+def check_log_dir(argv: list[str]) -> None:
+    """Training writes its run folder under ``paths.log_dir`` (``<paths.root_dir>/outputs``); Hydra creates it
+    before gan_lab runs, so an unwritable one is caught here, from the command line, as one line."""
+    values = dict(arg.lstrip("+").split("=", 1) for arg in argv if "=" in arg)
+    log_dir = Path(values.get("paths.log_dir") or Path(values.get("paths.root_dir", ".")) / "outputs")
+    if "${" in str(log_dir):
+        return
+    try:
+        log_dir.mkdir(parents=True, exist_ok=True)  # Hydra would create it next
+        ok = os.access(log_dir, os.W_OK | os.X_OK)
+    except OSError as err:
+        ok, log_dir = False, f"{log_dir} ({err.strerror})"
+    if not ok:
+        sys.exit(f"gan_lab: error: cannot write runs under paths.log_dir={log_dir}: set paths.log_dir=<a folder you "
+                 "can write to>")
+
+
 def hydra_command(config_name: str, fn: Callable[..., Any]) -> Callable[[], Any]:
     """A command-line entry point: ``fn(cfg)`` on the Hydra config ``conf/<config_name>.yaml`` + the overrides."""
-    return hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name=config_name)(reports_user_errors(fn))
+    command = hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name=config_name)(reports_user_errors(fn))
+    if config_name != "train":
+        return command
+
+    @functools.wraps(command)
+    def train_command() -> Any:
+        check_log_dir(sys.argv[1:])
+        return command()
+
+    return train_command

@@ -345,3 +345,11 @@ def test_a_corrupt_image_in_a_folder_is_named_or_skipped_with_a_count(make_cfg, 
     with pytest.warns(UserWarning, match=r"left out 1 unreadable image\(s\) of .*, e.g. .*broken.png"):
         kept = instantiate(make_cfg(*args, "+data.source.skip_corrupt=true").data).split(train=True)
     assert len(kept) == 3
+
+
+def test_an_unwritable_log_dir_is_one_line(tmp_path):
+    blocked = tmp_path / "file"
+    blocked.write_text("a file, not a folder")
+    result = run_cli(tmp_path, f"paths.log_dir={blocked}/runs", "trainer.max_steps=1")
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr[-2000:]
+    assert f"gan_lab: error: cannot write runs under paths.log_dir={blocked}/runs" in result.stderr
