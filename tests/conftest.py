@@ -11,7 +11,8 @@ from omegaconf import DictConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
-MODELS = sorted(p.stem for p in (ROOT / "conf" / "model").glob("*.yaml"))
+# image models on any data; the text-to-image ones (captioned data, a Stage-I checkpoint) fit in test_stackgan.py
+MODELS = sorted(p.stem for p in (ROOT / "conf" / "model").glob("*.yaml") if not p.stem.startswith("stackgan"))
 
 QUIET = [
     "callbacks.progress_bar=null",

@@ -95,8 +95,12 @@ class ConditionalGAN(GANModule):
             self._labels_checked = True
         super().training_step(batch, batch_idx)
 
+    def _forget_outputs(self) -> None:  # what critic() kept for the current loss (and its graph)
+        self._outputs.clear()
+        self._class_logits.clear()
+
     def discriminator_loss(self, real: Tensor, fake: Tensor, labels: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
-        self._outputs.clear(), self._class_logits.clear()
+        self._forget_outputs()
         loss, logs = super().discriminator_loss(real, fake, labels)  # critic(real), then critic(fake), first
         if self.mismatch_weight:
             shift = torch.randint(1, self.num_classes, labels.shape, device=labels.device, generator=self.noise)
@@ -112,10 +116,11 @@ class ConditionalGAN(GANModule):
                 aux = aux + F.cross_entropy(fake_logits[:, self.num_classes:], labels)
             loss = loss + self.aux_weight * aux
             logs["d_aux_loss"] = aux.detach()
+        self._forget_outputs()
         return loss, logs
 
     def generator_loss(self, fake: Tensor, labels: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
-        self._outputs.clear(), self._class_logits.clear()
+        self._forget_outputs()
         loss, logs = super().generator_loss(fake, labels)
         if self.acgan:
             logits = self._class_logits[0]
@@ -124,6 +129,7 @@ class ConditionalGAN(GANModule):
                 aux = aux - F.cross_entropy(logits[:, self.num_classes:], labels)
             loss = loss + self.aux_weight * aux
             logs["g_aux_loss"] = aux.detach()
+        self._forget_outputs()
         return loss, logs
 
     def class_grid_inputs(self, columns: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
