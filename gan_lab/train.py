@@ -102,11 +102,16 @@ def train(cfg: DictConfig) -> dict[str, float]:
         else:
             logger.log_hyperparams(model.run_config)
     if trainer.is_global_zero:
-        output = Path(cfg.paths.output_dir)
-        output.mkdir(parents=True, exist_ok=True)
-        write_atomically(output / "metrics.json", json.dumps(metrics, indent=2))  # read by the sweep summary
+        write_metrics(cfg, metrics)
         print(summary(cfg, trainer, model))
     return metrics
+
+
+def write_metrics(cfg: DictConfig, metrics: dict) -> None:
+    """``<run>/metrics.json``, replaced in one step (read by the sweep summary)."""
+    output = Path(cfg.paths.output_dir)
+    output.mkdir(parents=True, exist_ok=True)
+    write_atomically(output / "metrics.json", json.dumps(metrics, indent=2))
 
 
 def interrupted(cfg: DictConfig, trainer: L.Trainer, model: L.LightningModule, stop: SystemExit) -> None:
@@ -115,10 +120,7 @@ def interrupted(cfg: DictConfig, trainer: L.Trainer, model: L.LightningModule, s
     writing ``metrics.json`` with what was logged."""
     code = 143 if isinstance(stop, SIGTERMException) else 130 if trainer.interrupted else stop.code
     if trainer.is_global_zero:
-        metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
-        output = Path(cfg.paths.output_dir)
-        output.mkdir(parents=True, exist_ok=True)
-        write_atomically(output / "metrics.json", json.dumps({**metrics, "interrupted": True}, indent=2))
+        write_metrics(cfg, {**{k: float(v) for k, v in trainer.callback_metrics.items()}, "interrupted": True})
         last = Path(trainer.checkpoint_callback.dirpath) / "last.ckpt" if trainer.checkpoint_callback else None
         resume = f"; resume with ckpt_path={last}" if last is not None and last.is_file() else " (no checkpoint saved)"
         print(f"interrupted at generator step {model.g_steps}{resume}", file=sys.stderr)
