@@ -353,3 +353,31 @@ def test_an_unwritable_log_dir_is_one_line(tmp_path):
     result = run_cli(tmp_path, f"paths.log_dir={blocked}/runs", "trainer.max_steps=1")
     assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr[-2000:]
     assert f"gan_lab: error: cannot write runs under paths.log_dir={blocked}/runs" in result.stderr
+
+
+class CtrlCAt:
+    """A callback (built from a config) that presses Ctrl-C after ``at`` generator steps."""
+
+    def __new__(cls, at: int):
+        import lightning as L
+
+        class _CtrlC(L.Callback):
+            def on_train_batch_end(self, trainer, pl_module, *args):
+                if pl_module.g_steps == at:
+                    raise KeyboardInterrupt
+
+        return _CtrlC()
+
+
+def test_ctrl_c_saves_then_exits_130_and_says_where_to_resume(make_cfg, capsys):
+    import json
+
+    cfg = make_cfg("trainer.max_steps=50", "+callbacks.ctrl_c._target_=tests.test_reliability.CtrlCAt",
+                   "+callbacks.ctrl_c.at=3")
+    with pytest.raises(SystemExit) as stopped:
+        train(cfg)
+    assert stopped.value.code == 130
+    last = pathlib.Path(cfg.paths.output_dir) / "checkpoints" / "last.ckpt"
+    assert torch.load(last, weights_only=True)["global_step"] == 6  # saved at generator step 3
+    assert f"interrupted at generator step 3; resume with ckpt_path={last}" in capsys.readouterr().err
+    assert json.loads((last.parent.parent / "metrics.json").read_text())["interrupted"] is True
