@@ -131,7 +131,7 @@ class ResumableLoader(DataLoader):
 
     def state_dict(self) -> dict[str, int]:
         done = self.trainer.fit_loop.epoch_loop.batch_progress.current.processed if self.trainer is not None else 0
-        return {"epoch": self.sampler.epoch, "batches": done}
+        return {"batches": done}  # the epoch itself is restored by Lightning (set_epoch)
 
     def load_state_dict(self, state: dict[str, int]) -> None:
         self.sampler.skip = state["batches"] * self.batch_size

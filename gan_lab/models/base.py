@@ -262,15 +262,12 @@ class GANModule(L.LightningModule):
         step = self.g_steps  # counts this step: its optimiser steps have run
         if step % self.trainer.log_every_n_steps:
             return
-        self._check_finite()
+        check_finite(self)
         check_collapse(self, logs)
         shown = {"d_loss", "g_loss"}
         self.log_dict({f"train/{k}": v for k, v in logs.items() if k in shown}, prog_bar=True)
         self.log_dict({f"train/{k}": v for k, v in logs.items() if k not in shown})
         self.log("train/g_steps", float(step))
-
-    def _check_finite(self) -> None:
-        check_finite(self)
 
     # --- sampling ----------------------------------------------------------------------------------------
 
@@ -307,7 +304,7 @@ class GANModule(L.LightningModule):
             self.noise.manual_seed(self.seed + self.global_rank + 1_000_003 * self.global_step)
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        self._check_finite()  # never overwrite a good checkpoint with diverged weights
+        check_finite(self)  # never overwrite a good checkpoint with diverged weights
         checkpoint["gan_lab_config"] = self.run_config
         if self.noise is not None:
             checkpoint["noise_state"] = self.noise.get_state()
