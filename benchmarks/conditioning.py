@@ -3,6 +3,7 @@ trained the same way, then judged by gan_lab's own domain classifier (right-clas
 
     python benchmarks/conditioning.py --classifier outputs/classifiers/mnist.ckpt            # every pair, 2,000 steps
     python benchmarks/conditioning.py --pairs cbn/projection concat/acgan --steps 500 --classifier …
+    python benchmarks/conditioning.py --model biggan --pairs shared/projection --classifier …   # BigGAN's own nets
 
 Without ``--classifier`` one is trained first on the run's data (``mnist_5k``, 3 epochs). Prints a Markdown table
 and writes it to benchmarks/results/conditioning.md (or --results DIR).
@@ -46,7 +47,7 @@ def judge(path: str | None, data: str, work: Path) -> ClassifierFeatures:
 
 def run_pair(pair: str, args, work: Path, network: ClassifierFeatures) -> list:
     g, d = pair.split("/")
-    cfg = config("model=cgan", f"model.g_conditioning={g}", f"model.d_conditioning={d}", f"data={args.data}",
+    cfg = config(f"model={args.model}", f"model.g_conditioning={g}", f"model.d_conditioning={d}", f"data={args.data}",
                  f"trainer.max_steps={args.steps}", "trainer.max_epochs=-1", f"seed={args.seed}",
                  f"paths.output_dir={work / pair.replace('/', '_')}", f"paths.log_dir={work}", *QUIET, *args.override)
     model, datamodule, trainer = build(cfg)
@@ -54,13 +55,15 @@ def run_pair(pair: str, args, work: Path, network: ClassifierFeatures) -> list:
     trainer.fit(model, datamodule=datamodule)
     seconds = time.perf_counter() - start
     results, _ = evaluate_generator(model, datamodule, network, ["fid", "accuracy"], n_samples=args.n, seed=1)
-    row = [pair, results["accuracy"], results["fid"], model.g_steps, seconds]
+    name = pair if args.model == "cgan" else f"{args.model} {pair}"
+    row = [name, results["accuracy"], results["fid"], model.g_steps, seconds]
     print(" | ".join(map(str, row)), flush=True)
     return row
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default="cgan", help="a conditional model config: cgan (DCGAN nets) or biggan")
     parser.add_argument("--pairs", nargs="+", default=PAIRS, help="g_conditioning/d_conditioning pairs")
     parser.add_argument("--steps", type=int, default=2000, help="generator steps per pair")
     parser.add_argument("--data", default="mnist_5k")
@@ -83,7 +86,7 @@ def main() -> None:
     )
     print(table)
     args.results.mkdir(parents=True, exist_ok=True)
-    (args.results / "conditioning.md").write_text(table)
+    (args.results / f"conditioning{'' if args.model == 'cgan' else '_' + args.model}.md").write_text(table)
 
 
 if __name__ == "__main__":

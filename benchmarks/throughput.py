@@ -33,6 +33,8 @@ MODELS = {  # name: (config overrides)
     "WGAN-GP 32×32×3": ["model=wgan_gp", "data=mnist_5k", "data.image_size=32", "data.channels=3"],
     "SNGAN-ResNet 32×32×3": ["model=sngan", "model/net=resnet", "data=mnist_5k", "data.image_size=32",
                              "data.channels=3"],
+    # class-conditional: shared embedding, hierarchical z, projection D, SN in G and D, ortho reg, EMA (ch 8)
+    "BigGAN 32×32×3": ["model=biggan", "data=mnist_5k", "data.image_size=32", "data.channels=3"],
     # next to no compute: its gan_lab − plain time per step is the fixed cost of the Lightning loop
     "DCGAN 28×28×1 width 2": ["model=dcgan", "data=mnist_5k", "model.generator.width=2",
                               "model.discriminator.width=2"],
@@ -59,7 +61,7 @@ def build(overrides: list[str], batch: int, args):
     cfg = config(*overrides, f"data.batch_size={batch}", "seed=0")
     torch.manual_seed(0)
     model = instantiate(cfg.model)
-    datamodule = instantiate(cfg.data, batches_per_step=model.n_critic)
+    datamodule = instantiate(cfg.data, batches_per_step=model.n_critic * model.accumulate)
     return cfg, model, datamodule
 
 
@@ -90,8 +92,11 @@ def time_plain(overrides, batch, steps, warmup, args, sync) -> float:
     if args.compile:
         G, D = torch.compile(G), torch.compile(D)
     opt_g, opt_d = model.g_optimizer(G.parameters()), model.d_optimizer(D.parameters())
-    images = datamodule.split(train=True).images.to(device)
+    split = datamodule.split(train=True)
+    images, labels = split.images.to(device), split.labels.to(device)
     n_critic, latent = model.n_critic, model.latent_dim
+    conditional = hasattr(model, "num_classes")  # G(z, y) and D(x, y)
+    ema = model.generator_ema
     autocast = (torch.autocast(device.type, dtype=torch.bfloat16) if args.precision == "bf16-mixed"
                 else contextlib.nullcontext())
     g_gen = torch.Generator(device).manual_seed(0)
@@ -104,19 +109,22 @@ def time_plain(overrides, batch, steps, warmup, args, sync) -> float:
             start = time.perf_counter()
         if position + per_step > len(order):
             order, position = torch.randperm(len(images), device=device), 0
-        reals = to_tanh_range(images[order[position: position + per_step]]).chunk(n_critic)
+        index = order[position: position + per_step]
+        reals, ys = to_tanh_range(images[index]).chunk(n_critic), labels[index].chunk(n_critic)
         position += per_step
-        for i, real in enumerate(reals):
+        for i, (real, y) in enumerate(zip(reals, ys)):
             z = torch.randn(batch, latent, device=device, generator=g_gen)
             with torch.set_grad_enabled(i == n_critic - 1), autocast:
-                fake = G(z)
+                fake = G(z, y) if conditional else G(z)
             for p in G.parameters():
                 p.requires_grad_(False)
             with autocast:
-                d_loss = model.d_loss(D(real), D(fake.detach()))
+                d_loss = (model.d_loss(D(real, y), D(fake.detach(), y)) if conditional
+                          else model.d_loss(D(real), D(fake.detach())))
                 if model.gradient_penalty is not None:
                     x_hat = losses.random_interpolates(real, fake, g_gen)
-                    d_loss = d_loss + model.gp_weight * model.gradient_penalty(D(x_hat), x_hat)
+                    critic = D(x_hat, y) if conditional else D(x_hat)
+                    d_loss = d_loss + model.gp_weight * model.gradient_penalty(critic, x_hat)
             opt_d.zero_grad(set_to_none=True)
             d_loss.backward()
             opt_d.step()
@@ -125,10 +133,14 @@ def time_plain(overrides, batch, steps, warmup, args, sync) -> float:
         for p in D.parameters():
             p.requires_grad_(False)
         with autocast:
-            g_loss = model.g_loss(D(fake))
+            g_loss = model.g_loss(D(fake, y) if conditional else D(fake))
+            if model.ortho_weight:
+                g_loss = g_loss + model.ortho_weight * losses.orthogonal_regularization(G)
         opt_g.zero_grad(set_to_none=True)
         g_loss.backward()
         opt_g.step()
+        if ema is not None:
+            ema.update_parameters(G)
         for p in D.parameters():
             p.requires_grad_(True)
     sync()

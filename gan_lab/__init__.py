@@ -28,3 +28,5 @@ OmegaConf.register_new_resolver("resume_dir", resume_dir, replace=True)
 
 # ${mul:a,b}: a·b, e.g. the packed discriminator's input channels ${mul:${data.channels},${model.pack}}.
 OmegaConf.register_new_resolver("mul", lambda a, b: a * b, replace=True)
+# ${div:a,b}: a // b, e.g. BigGAN's self-attention at half the image size ${div:${data.image_size},2}.
+OmegaConf.register_new_resolver("div", lambda a, b: a // b, replace=True)

@@ -90,10 +90,12 @@ def r1_penalty(real_outputs: Tensor, real: Tensor) -> Tensor:
 
 def orthogonal_regularization(module: nn.Module) -> Tensor:
     """BigGAN's orthogonal regulariser: Σ_W ‖W Wᵀ ⊙ (1 - I)‖²_F over every weight matrix/kernel of ``module``
-    (each reshaped to (out, fan_in)); biases and normalisation parameters are left out."""
+    (each reshaped to (out, fan_in)); biases, normalisation parameters and embedding tables (BigGAN leaves its
+    shared class embedding out; class gains and biases are tables too) are left out."""
+    tables = {id(p) for m in module.modules() if isinstance(m, nn.Embedding) for p in m.parameters()}
     total = None
     for name, w in module.named_parameters():
-        if w.ndim < 2 or not name.endswith(("weight", "weight.original")):  # .original: spectral norm's raw W
+        if w.ndim < 2 or not name.endswith(("weight", "weight.original")) or id(w) in tables:  # .original: SN's W
             continue
         w = w.flatten(1)
         gram = w @ w.T

@@ -49,7 +49,7 @@ def build(cfg: DictConfig) -> tuple[L.LightningModule, L.LightningDataModule, L.
     """The model, data and trainer a config describes. ``trainer.max_steps`` counts generator steps."""
     model = instantiate(cfg.model)
     model.run_config = relative_paths(OmegaConf.to_container(cfg, resolve=True), Path.cwd())
-    datamodule = instantiate(cfg.data, batches_per_step=model.n_critic)
+    datamodule = instantiate(cfg.data, batches_per_step=model.n_critic * model.accumulate)
     callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None]
     loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values() if c is not None]
     g_steps = cfg.trainer.get("max_steps", -1)

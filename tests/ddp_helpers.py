@@ -33,7 +33,8 @@ class RecordRanks(L.Callback):
         self.out_dir, self.max_diffs = out_dir, []
 
     def on_before_optimizer_step(self, trainer, pl_module, optimizer):
-        if "grads" not in pl_module.recorded and optimizer is trainer.optimizers[1]:
+        recorded = getattr(pl_module, "recorded", None)  # a RecordingGAN's
+        if recorded is not None and "grads" not in recorded and optimizer is trainer.optimizers[1]:
             pl_module.recorded["grads"] = [p.grad.detach().clone() for p in pl_module.discriminator.parameters()]
 
     def on_train_batch_end(self, trainer, pl_module, *args):
@@ -42,5 +43,5 @@ class RecordRanks(L.Callback):
         self.max_diffs.append((both[0] - both[1]).abs().max().item())
 
     def on_train_end(self, trainer, pl_module):
-        torch.save({"recorded": pl_module.recorded, "max_diffs": self.max_diffs, "steps": pl_module.g_steps},
+        torch.save({"recorded": getattr(pl_module, "recorded", None), "max_diffs": self.max_diffs, "steps": pl_module.g_steps},
                    Path(self.out_dir) / f"rank{trainer.global_rank}.pt")

@@ -8,7 +8,7 @@ from tests.cli_helpers import run_cli
 
 
 @pytest.mark.parametrize(("overrides", "expected"), [
-    (["model=biggan"], ["Could not find 'model/biggan'", "Available options in 'model'", "dcgan", "wgan_gp"]),
+    (["model=stylegan"], ["Could not find 'model/stylegan'", "Available options in 'model'", "biggan", "dcgan", "wgan_gp"]),
     (["data=imagenet"], ["Could not find 'data/imagenet'", "Available options in 'data'", "mnist_5k", "ring"]),
     (["data.image_size=30"], ["gan_lab: error: this network cannot make 30×30 images", "28, 32"]),
     (["data=mnist", "data.root=/nonexistent", "data.download=false"],

@@ -215,6 +215,7 @@ def test_collapse_signature_warns_after_patience_logged_intervals(make_cfg):
 
 @pytest.mark.parametrize(("overrides", "expected"), [
     (["model.n_critic=0"], "model.n_critic must be ≥ 1 (discriminator steps per generator step), got 0"),
+    (["model.accumulate=0"], "model.accumulate must be ≥ 1 (micro-batches per optimiser step), got 0"),
     (["model.d_optimizer.lr=-0.001"], "model.d_optimizer.lr must be a positive number, got -0.001"),
     (["trainer.max_steps=-5"], "trainer.max_steps must be a whole number of generator steps ≥ 1, or -1"),
     (["trainer.max_steps=five"], "trainer.max_steps must be a whole number of generator steps ≥ 1, or -1 for no "

@@ -51,7 +51,14 @@ def test_paper_recipes_compose_and_build(make_cfg, experiment, mnist_root, cifar
                      "callbacks.evaluation=null", "callbacks.best_checkpoint=null"]
     if "cifar10" in experiment:  # the pickled CIFAR-10 is not available offline: the same recipe on real JPEGs
         overrides = [f"experiment={experiment}", "data=folder", f"data.root={cifar_folder}", "data.image_size=32",
-                     "data.batch_size=16", "callbacks.evaluation=null", "callbacks.best_checkpoint=null"]  # no Inception here
+                     "data.batch_size=16", "data.num_classes=10", "callbacks.evaluation=null",
+                     "callbacks.best_checkpoint=null"]  # no Inception here
+    if experiment == "biggan_128":  # the recipe at its size, on the JPEG folder, with narrow nets for a CPU
+        overrides = [f"experiment={experiment}", f"data.root={cifar_folder}", "data.num_classes=10",
+                     "data.batch_size=2", "model.generator.ch=8", "model.discriminator.ch=8", "callbacks.samples=null",
+                     "callbacks.evaluation=null", "callbacks.best_checkpoint=null"]
+    if experiment == "biggan_cifar10":
+        overrides += ["model.generator.ch=16", "model.discriminator.ch=16"]
     cfg = make_cfg(*overrides, "trainer.max_steps=1")
     model, datamodule, trainer = build(cfg)
     trainer.fit(model, datamodule=datamodule)

@@ -51,11 +51,11 @@ def test_generator_step_leaves_discriminator_unchanged_and_vice_versa(make_cfg):
         checked["D"] += 1
         return out
 
-    def g_step_checked(opt, fake, y):
+    def g_step_checked(opt, fake, y, z):
         d_before = _params(model.discriminator)
         d_grads = _grads(model.discriminator)
         g_before = _params(model.generator)
-        out = g_step(opt, fake, y)
+        out = g_step(opt, fake, y, z)
         assert _same(d_before, _params(model.discriminator)), "the generator step changed D"
         assert _same(d_grads, _grads(model.discriminator)), "the G step put gradients on D"
         assert not _same(g_before, _params(model.generator)), "the generator step did not update G"

@@ -10,6 +10,11 @@ One ``training_step`` = ``n_critic`` discriminator steps + one generator step:
 
 Optimisers are toggled, so the D step leaves no gradient on G and the G step none on D.
 
+Gradient accumulation (``accumulate=k``, BigGAN's large batches): each D and G step sums the gradients of k
+micro-batches (every loss divided by k) before its one optimiser step; a micro-batch is ``data.batch_size`` images
+(the loader delivers n_critic·k of them per step), batch norm sees one micro-batch at a time, and the G step draws
+its fakes again, micro-batch by micro-batch, from the last critic step's z and labels.
+
 Steps: Lightning's ``global_step`` counts optimiser steps (n_critic + 1 per training step). gan_lab counts
 *generator* steps: ``g_steps`` here, ``train/g_steps`` in the logs, and ``trainer.max_steps`` in the configs
 (training converts it). TensorBoard's x-axis is the training step, i.e. generator steps too.
@@ -70,6 +75,7 @@ class GANModule(L.LightningModule):
         g_optimizer, d_optimizer: optimiser factories taking the parameters (config partials).
         latent_dim: size of z ~ N(0, I).
         n_critic: discriminator steps per generator step.
+        accumulate: micro-batches whose gradients each D and G step sums (1: none).
         gradient_penalty: ``losses.gradient_penalty`` or ``losses.one_sided_gradient_penalty`` on random
             interpolates, weighted by ``gp_weight`` (λ); None for none.
         r1_weight: γ of the R1 penalty γ/2·E‖∇D(x)‖² on real data (0: off).
@@ -98,6 +104,7 @@ class GANModule(L.LightningModule):
         d_optimizer: OptimizerFactory,
         latent_dim: int,
         n_critic: int = 1,
+        accumulate: int = 1,
         gradient_penalty: Callable[[Tensor, Tensor], Tensor] | None = None,
         gp_weight: float = 10.0,
         r1_weight: float = 0.0,
@@ -119,7 +126,10 @@ class GANModule(L.LightningModule):
         super().__init__()
         if n_critic < 1:
             raise ConfigError(f"model.n_critic must be ≥ 1 (discriminator steps per generator step), got {n_critic}")
+        if accumulate < 1:
+            raise ConfigError(f"model.accumulate must be ≥ 1 (micro-batches per optimiser step), got {accumulate}")
         self.automatic_optimization = False
+        self.accumulate = accumulate
         self.generator = generator
         self.discriminator = wrap_discriminator(discriminator, pack, augment, minibatch)
         self.unroll_steps, self.unroll_rule = unroll_steps, unroll_rule
@@ -178,10 +188,11 @@ class GANModule(L.LightningModule):
         reals, real_labels = images.chunk(self.n_critic), labels.chunk(self.n_critic)
         for i, (real, y) in enumerate(zip(reals, real_labels)):
             z = self.sample_z(len(real))
-            with torch.set_grad_enabled(i == self.n_critic - 1):  # only the last fake is reused by the G step
+            # only the last fake is reused by the G step (with micro-batches G draws its fakes again, from z)
+            with torch.set_grad_enabled(i == self.n_critic - 1 and self.accumulate == 1):
                 fake = self.fake_images(self.generator, z, y)
             d_loss, logs = self._discriminator_step(opt_d, real, fake.detach(), y)
-        g_loss, g_logs = self._generator_step(opt_g, fake, y)
+        g_loss, g_logs = self._generator_step(opt_g, fake, y, z)
         self._update_ema()
         self._last_losses = torch.stack([d_loss.detach(), g_loss.detach()])
         finite = torch.isfinite(self._last_losses).all()  # every step, no host sync: read at the logging interval
@@ -189,21 +200,44 @@ class GANModule(L.LightningModule):
         self._log_step(logs | g_logs)
 
     def _discriminator_step(self, opt: Any, real: Tensor, fake: Tensor, labels: Tensor) -> tuple[Tensor, dict]:
+        k = self.accumulate
         with self.toggled_optimizer(opt):
-            loss, logs = self.discriminator_loss(real, fake, labels)
-            opt.zero_grad(set_to_none=True)
-            self.manual_backward(loss)
+            if k == 1:
+                loss, logs = self.discriminator_loss(real, fake, labels)
+                opt.zero_grad(set_to_none=True)
+                self.manual_backward(loss)
+            else:
+                opt.zero_grad(set_to_none=True)
+                loss, logs = self._accumulate(
+                    self.discriminator_loss(*micro) for micro in zip(real.chunk(k), fake.chunk(k), labels.chunk(k)))
             opt.step()
         self.after_discriminator_step()
         return loss, logs
 
-    def _generator_step(self, opt: Any, fake: Tensor, labels: Tensor) -> tuple[Tensor, dict]:
+    def _generator_step(self, opt: Any, fake: Tensor, labels: Tensor, z: Tensor) -> tuple[Tensor, dict]:
+        k = self.accumulate
         with self.toggled_optimizer(opt):
-            loss, logs = self.generator_loss(fake, labels)
-            opt.zero_grad(set_to_none=True)
-            self.manual_backward(loss)
+            if k == 1:
+                loss, logs = self.generator_loss(fake, labels)
+                opt.zero_grad(set_to_none=True)
+                self.manual_backward(loss)
+            else:
+                opt.zero_grad(set_to_none=True)
+                loss, logs = self._accumulate(self.generator_loss(self.fake_images(self.generator, z_i, y_i), y_i)
+                                              for z_i, y_i in zip(z.chunk(k), labels.chunk(k)))
             opt.step()
         return loss, logs
+
+    def _accumulate(self, losses: Iterator[tuple[Tensor, dict[str, Tensor]]]) -> tuple[Tensor, dict[str, Tensor]]:
+        """Backward of each micro-batch's loss / k as it comes (one graph alive at a time); the means of the
+        losses and of their logged terms."""
+        total: dict[str, Tensor] = {}
+        for loss, logs in losses:
+            self.manual_backward(loss / self.accumulate)
+            for name, value in {"loss": loss.detach(), **logs}.items():
+                total[name] = total[name] + value.detach() if name in total else value.detach()
+        means = {name: value / self.accumulate for name, value in total.items()}
+        return means.pop("loss"), means
 
     def discriminator_loss(self, real: Tensor, fake: Tensor, labels: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
         """The critic's total loss and what to log of it."""

@@ -2,8 +2,10 @@
 
 Generator:
 - ``concat`` (Mirza & Osindero 2014): G(z ⊕ onehot(y)), the net built with latent_dim + num_classes inputs.
-- ``cbn`` (conditional batch norm, de Vries et al. 2017; SNGAN-projection, BigGAN): every batch norm of the net
+- ``cbn`` (conditional batch norm, de Vries et al. 2017; SNGAN-projection): every batch norm of the net
   becomes a class-conditional one, with a gain and bias per class.
+- ``shared``: the net takes the labels itself, ``net(z, y)`` (BigGAN's shared embedding and hierarchical z,
+  :mod:`gan_lab.nets.biggan`).
 
 Discriminator:
 - ``concat``: the one-hot label as extra constant input channels (1 + 10 = 11 for MNIST).
@@ -14,6 +16,7 @@ Discriminator:
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 
 import torch
@@ -23,7 +26,7 @@ from torch import Tensor, nn
 from gan_lab.errors import ConfigError
 from gan_lab.nets.layers import maybe_sn
 
-G_CONDITIONING = ("concat", "cbn")
+G_CONDITIONING = ("concat", "cbn", "shared")
 D_CONDITIONING = ("concat", "projection", "acgan")
 
 
@@ -96,6 +99,11 @@ class ConditionalGenerator(nn.Module):
         self.num_classes, self.conditioning = num_classes, conditioning
         if conditioning == "concat":
             self.net, self.cbns = net(latent_dim=latent_dim + num_classes), []
+        elif conditioning == "shared":
+            if "num_classes" not in inspect.signature(net).parameters:
+                raise ConfigError("g_conditioning=shared needs a generator that takes the labels itself "
+                                  "(model/net=biggan); use concat or cbn with this one")
+            self.net, self.cbns = net(latent_dim=latent_dim, num_classes=num_classes), []
         else:
             self.net = net(latent_dim=latent_dim)
             self.cbns = _replace_batch_norms(self.net, num_classes, cbn_scale)
@@ -111,6 +119,8 @@ class ConditionalGenerator(nn.Module):
         if self.conditioning == "concat":
             weights = y if y.is_floating_point() else F.one_hot(y, self.num_classes).to(z.dtype)
             return self.net(torch.cat([z, weights], 1))
+        if self.conditioning == "shared":
+            return self.net(z, y)
         for layer in self.cbns:
             layer.labels = y
         return self.net(z)
