@@ -80,6 +80,13 @@ def check_config(cfg: DictConfig) -> None:
             raise ConfigError(f"model {cfg.model._target_.rsplit('.', 1)[-1]} is conditional and needs labelled data, "
                               f"but this data set has no classes (data.num_classes): use an unconditional model or "
                               "labelled data (e.g. data=mnist_5k)") from None
+    try:
+        OmegaConf.to_container(cfg.model, resolve=True)
+    except InterpolationKeyError as err:  # e.g. a text-to-image model on data without captions
+        key = str(err).split("'")[1] if "'" in str(err) else str(err)
+        hint = " (captioned data: data=shapes, cub or oxford102)" if key == "data.embedding_dim" else ""
+        raise ConfigError(f"model {cfg.model._target_.rsplit('.', 1)[-1]} needs {key}, which this data set does "
+                          f"not provide{hint}") from None
 
 
 def train(cfg: DictConfig) -> dict[str, float]:

@@ -1,4 +1,4 @@
-"""Importable helpers for the 2-process DDP test (spawned workers must be able to import them)."""
+"""Importable helpers for the 2-process DDP tests (spawned workers must be able to import them)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import lightning as L
 import torch
 
 from gan_lab.models import GANModule
+from gan_lab.train import build
 
 
 class RecordingGAN(GANModule):
@@ -45,3 +46,12 @@ class RecordRanks(L.Callback):
     def on_train_end(self, trainer, pl_module):
         torch.save({"recorded": getattr(pl_module, "recorded", None), "max_diffs": self.max_diffs, "steps": pl_module.g_steps},
                    Path(self.out_dir) / f"rank{trainer.global_rank}.pt")
+
+
+def fit_on_two_ranks(cfg, out_dir: Path) -> list[dict]:
+    """Fit ``cfg`` (trainer.devices=2); per rank: steps, the largest parameter difference between the ranks after
+    every step, and what a RecordingGAN recorded."""
+    model, datamodule, trainer = build(cfg)
+    trainer.callbacks.append(RecordRanks(str(out_dir)))
+    trainer.fit(model, datamodule=datamodule)
+    return [torch.load(Path(out_dir) / f"rank{r}.pt", weights_only=False) for r in (0, 1)]

@@ -33,6 +33,16 @@ def test_every_block_gets_the_shared_embedding_and_its_own_z_chunk():
     assert not torch.allclose(g(z2, y), g(z, y))
 
 
+def test_embed_input_feeds_the_shared_embedding_to_the_input_layer_too():
+    g = BigGANGenerator(latent_dim=60, channels=1, image_size=28, num_classes=10, ch=2, shared_dim=16,
+                        embed_input=True).eval()
+    seen = []
+    g.project.register_forward_hook(lambda module, args, out: seen.append(args[0]))
+    z, y = torch.randn(2, 60), torch.tensor([1, 8])
+    g(z, y)
+    torch.testing.assert_close(seen[0], torch.cat([z[:, :20], g.shared(y)], 1))  # [z chunk 0, shared(y)]
+
+
 def test_class_weights_blend_the_shared_embedding_and_one_hot_weights_give_the_class():
     g = BigGANGenerator(latent_dim=60, channels=1, image_size=28, num_classes=10, ch=2).eval()
     z, y = torch.randn(3, 60), torch.tensor([1, 7, 9])

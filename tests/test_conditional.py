@@ -40,6 +40,18 @@ def test_conditional_generators_use_the_label(net, g_mode):
     assert not torch.allclose(a, b)  # same z, other class: other image
 
 
+def test_cbn_input_joins_the_one_hot_label_to_z_at_the_input_besides_the_class_gains():
+    g = ConditionalGenerator(NETS["dcgan"][0], latent_dim=8, num_classes=10, conditioning="cbn", cbn_input=True).eval()
+    first = g.net.net[0]
+    assert first.in_channels == 8 + 10 and g.cbns  # the input layer reads [z, onehot(y)]; the norms stay per class
+    seen = []
+    first.register_forward_hook(lambda module, args, out: seen.append(args[0]))
+    z, y = torch.randn(2, 8), torch.tensor([3, 7])
+    g(z, y)
+    torch.testing.assert_close(seen[0].flatten(1), torch.cat([z, torch.nn.functional.one_hot(y, 10).float()], 1))
+    assert not torch.allclose(g(z, y), g(z, torch.tensor([4, 4])))  # the label matters even with Δ = β = 0
+
+
 @pytest.mark.parametrize("g_mode", ["concat", "cbn"])
 def test_class_weights_blend_classes_and_one_hot_weights_equal_class_indices(g_mode):
     g = ConditionalGenerator(NETS["dcgan"][0], latent_dim=8, num_classes=10, conditioning=g_mode, cbn_scale=3.0).eval()

@@ -6,19 +6,14 @@ import torch
 from hydra.utils import instantiate
 
 from gan_lab import losses
-from gan_lab.train import build
-from tests.ddp_helpers import RecordRanks
+from tests.ddp_helpers import fit_on_two_ranks
 
 
 def test_wgan_gp_under_ddp_keeps_ranks_identical_and_its_penalty_exact(make_cfg, tmp_path):
     cfg = make_cfg("model=wgan_gp", "model._target_=tests.ddp_helpers.RecordingGAN", "data.batch_size=8",
                    "trainer.max_steps=3", "trainer.devices=2", "+trainer.strategy=ddp_spawn_find_unused_parameters_true",
                    "callbacks.samples=null")
-    model, datamodule, trainer = build(cfg)
-    trainer.callbacks.append(RecordRanks(str(tmp_path)))
-    trainer.fit(model, datamodule=datamodule)
-
-    ranks = [torch.load(tmp_path / f"rank{r}.pt", weights_only=False) for r in (0, 1)]
+    ranks = fit_on_two_ranks(cfg, tmp_path)
     for rank in ranks:
         assert rank["steps"] == 3 and rank["max_diffs"] == [0.0, 0.0, 0.0]  # identical weights after every step
     assert not torch.equal(ranks[0]["recorded"]["real"], ranks[1]["recorded"]["real"])  # each rank its own shard
@@ -52,9 +47,5 @@ def test_biggan_with_gradient_accumulation_under_ddp_keeps_ranks_identical(make_
                    "model.generator.spectral_norm=false", "model.discriminator.spectral_norm=false", "model.ema_decay=null",
                    "trainer.devices=2", "+trainer.strategy=ddp_spawn_find_unused_parameters_true",
                    "callbacks.samples=null")
-    model, datamodule, trainer = build(cfg)
-    trainer.callbacks.append(RecordRanks(str(tmp_path)))
-    trainer.fit(model, datamodule=datamodule)
-    for r in (0, 1):
-        rank = torch.load(tmp_path / f"rank{r}.pt", weights_only=False)
+    for rank in fit_on_two_ranks(cfg, tmp_path):
         assert rank["steps"] == 2 and rank["max_diffs"] == [0.0, 0.0]

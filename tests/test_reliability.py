@@ -222,6 +222,8 @@ def test_collapse_signature_warns_after_patience_logged_intervals(make_cfg):
                                  "limit; got 'five'"),
     (["data.batch_size=abc"], "data.batch_size must be a whole number ≥ 1, got 'abc'"),
     (["model=cgan", "data=ring"], "model ConditionalGAN is conditional and needs labelled data"),
+    (["model=stackgan"], "model StackGAN needs data.embedding_dim, which this data set does not provide (captioned "
+                         "data: data=shapes, cub or oxford102)"),
 ])
 def test_bad_values_are_one_line_config_errors(make_cfg, overrides, expected):
     from gan_lab.cli import user_error

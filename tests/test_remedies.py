@@ -17,7 +17,7 @@ from gan_lab.models.unrolled import unrolled_critic
 from gan_lab.nets import (DiscriminatorInput, MinibatchDiscrimination, MinibatchStdDev, MLPDiscriminator,
                           MLPGenerator, pack)
 from gan_lab.train import build, train
-from tests.remedy_helpers import RanksAgree
+from tests.ddp_helpers import fit_on_two_ranks
 
 
 # --- packing ---------------------------------------------------------------------------------------------------
@@ -195,11 +195,7 @@ def test_remedies_under_ddp_keep_ranks_identical(make_cfg, tmp_path):
     cfg = make_cfg("model=dcgan", ALL, "model.unroll_steps=1", "data.batch_size=8", "trainer.max_steps=2",
                    "trainer.devices=2", "+trainer.strategy=ddp_spawn_find_unused_parameters_true",
                    "callbacks.samples=null")
-    model, datamodule, trainer = build(cfg)
-    trainer.callbacks.append(RanksAgree(str(tmp_path)))
-    trainer.fit(model, datamodule=datamodule)
-    for r in (0, 1):
-        rank = torch.load(tmp_path / f"rank{r}.pt", weights_only=False)
+    for rank in fit_on_two_ranks(cfg, tmp_path):
         assert rank["steps"] == 2 and rank["max_diffs"] == [0.0, 0.0]
 
 

@@ -202,14 +202,9 @@ class GANModule(L.LightningModule):
     def _discriminator_step(self, opt: Any, real: Tensor, fake: Tensor, labels: Tensor) -> tuple[Tensor, dict]:
         k = self.accumulate
         with self.toggled_optimizer(opt):
-            if k == 1:
-                loss, logs = self.discriminator_loss(real, fake, labels)
-                opt.zero_grad(set_to_none=True)
-                self.manual_backward(loss)
-            else:
-                opt.zero_grad(set_to_none=True)
-                loss, logs = self._accumulate(
-                    self.discriminator_loss(*micro) for micro in zip(real.chunk(k), fake.chunk(k), labels.chunk(k)))
+            opt.zero_grad(set_to_none=True)
+            loss, logs = self._backward(self.discriminator_loss(*micro)
+                                        for micro in zip(real.chunk(k), fake.chunk(k), labels.chunk(k)))
             opt.step()
         self.after_discriminator_step()
         return loss, logs
@@ -217,27 +212,24 @@ class GANModule(L.LightningModule):
     def _generator_step(self, opt: Any, fake: Tensor, labels: Tensor, z: Tensor) -> tuple[Tensor, dict]:
         k = self.accumulate
         with self.toggled_optimizer(opt):
-            if k == 1:
-                loss, logs = self.generator_loss(fake, labels)
-                opt.zero_grad(set_to_none=True)
-                self.manual_backward(loss)
-            else:
-                opt.zero_grad(set_to_none=True)
-                loss, logs = self._accumulate(self.generator_loss(self.fake_images(self.generator, z_i, y_i), y_i)
-                                              for z_i, y_i in zip(z.chunk(k), labels.chunk(k)))
+            opt.zero_grad(set_to_none=True)
+            fakes = [fake] if k == 1 else (self.fake_images(self.generator, z_i, y_i)
+                                           for z_i, y_i in zip(z.chunk(k), labels.chunk(k)))
+            loss, logs = self._backward(self.generator_loss(f, y) for f, y in zip(fakes, labels.chunk(k)))
             opt.step()
         return loss, logs
 
-    def _accumulate(self, losses: Iterator[tuple[Tensor, dict[str, Tensor]]]) -> tuple[Tensor, dict[str, Tensor]]:
-        """Backward of each micro-batch's loss / k as it comes (one graph alive at a time); the means of the
-        losses and of their logged terms."""
+    def _backward(self, losses: Iterator[tuple[Tensor, dict[str, Tensor]]]) -> tuple[Tensor, dict[str, Tensor]]:
+        """Backward of each micro-batch's loss / k as it comes (one graph alive at a time); the (mean) loss and
+        logged terms."""
         total: dict[str, Tensor] = {}
         for loss, logs in losses:
-            self.manual_backward(loss / self.accumulate)
-            for name, value in {"loss": loss.detach(), **logs}.items():
+            self.manual_backward(loss if self.accumulate == 1 else loss / self.accumulate)
+            for name, value in {"loss": loss, **logs}.items():
                 total[name] = total[name] + value.detach() if name in total else value.detach()
-        means = {name: value / self.accumulate for name, value in total.items()}
-        return means.pop("loss"), means
+        if self.accumulate > 1:
+            total = {name: value / self.accumulate for name, value in total.items()}
+        return total.pop("loss"), total
 
     def discriminator_loss(self, real: Tensor, fake: Tensor, labels: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
         """The critic's total loss and what to log of it."""

@@ -103,7 +103,7 @@ class BigGANGenerator(nn.Module):
 
     def __init__(self, latent_dim: int, channels: int, image_size: int, num_classes: int, ch: int = 64,
                  shared_dim: int = 128, attention_at: int | None = None, spectral_norm: bool = True,
-                 init: str = "ortho"):
+                 init: str = "ortho", embed_input: bool = False):
         super().__init__()
         s0, k = dcgan_shape(image_size, min_doublings=1, starts=(4, 7))
         check_attention_at(attention_at, [s0 * 2**i for i in range(k + 1)], "the BigGAN generator")
@@ -116,7 +116,8 @@ class BigGANGenerator(nn.Module):
         widths = [w * ch for w in generator_widths(k)]
         c_in = [16 * ch if k > 3 else widths[0]] + widths[:-1]
         self.shared = nn.Embedding(num_classes, shared_dim)
-        self.project = nn.Linear(self.chunk, c_in[0] * s0 * s0)
+        self.embed_input = embed_input  # BigGAN-deep: the input layer reads [z chunk 0, shared(y)] too
+        self.project = nn.Linear(self.chunk + shared_dim * embed_input, c_in[0] * s0 * s0)
         cond_dim = shared_dim + self.chunk
         self.blocks = nn.ModuleList(GBlock(a, b, cond_dim) for a, b in zip(c_in, widths))
         self.attention = nn.ModuleDict()  # at most one, by resolution: after the projection or a block
@@ -133,7 +134,8 @@ class BigGANGenerator(nn.Module):
     def forward(self, z: Tensor, y: Tensor) -> Tensor:
         chunks = z.split(self.chunk, 1)
         shared = self.embed(y)
-        h = self.project(chunks[0]).view(len(z), -1, self.s0, self.s0)
+        first = torch.cat([chunks[0], shared], 1) if self.embed_input else chunks[0]
+        h = self.project(first).view(len(z), -1, self.s0, self.s0)
         for block, z_i in zip([None, *self.blocks], chunks):
             if block is not None:
                 h = block(h, torch.cat([shared, z_i], 1))

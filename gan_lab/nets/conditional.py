@@ -3,7 +3,8 @@
 Generator:
 - ``concat`` (Mirza & Osindero 2014): G(z ⊕ onehot(y)), the net built with latent_dim + num_classes inputs.
 - ``cbn`` (conditional batch norm, de Vries et al. 2017; SNGAN-projection): every batch norm of the net
-  becomes a class-conditional one, with a gain and bias per class.
+  becomes a class-conditional one, with a gain and bias per class; with ``cbn_input`` the one-hot label also
+  joins z at the input (as BigGAN-deep feeds its class embedding to the input layer).
 - ``shared``: the net takes the labels itself, ``net(z, y)`` (BigGAN's shared embedding and hierarchical z,
   :mod:`gan_lab.nets.biggan`).
 
@@ -92,11 +93,12 @@ class ConditionalGenerator(nn.Module):
     """
 
     def __init__(self, net: Callable[..., nn.Module], latent_dim: int, num_classes: int, conditioning: str = "concat",
-                 cbn_scale: float = 1.0):
+                 cbn_scale: float = 1.0, cbn_input: bool = False):
         super().__init__()
         if conditioning not in G_CONDITIONING:
             raise ConfigError(f"unknown generator conditioning {conditioning!r}: use one of {G_CONDITIONING}")
         self.num_classes, self.conditioning = num_classes, conditioning
+        self.label_input = conditioning == "concat" or (conditioning == "cbn" and cbn_input)
         if conditioning == "concat":
             self.net, self.cbns = net(latent_dim=latent_dim + num_classes), []
         elif conditioning == "shared":
@@ -105,7 +107,7 @@ class ConditionalGenerator(nn.Module):
                                   "(model/net=biggan); use concat or cbn with this one")
             self.net, self.cbns = net(latent_dim=latent_dim, num_classes=num_classes), []
         else:
-            self.net = net(latent_dim=latent_dim)
+            self.net = net(latent_dim=latent_dim + num_classes * self.label_input)
             self.cbns = _replace_batch_norms(self.net, num_classes, cbn_scale)
             if not self.cbns:
                 raise ConfigError("conditioning=cbn needs batch norm in the generator (generator.norm=batch)")
@@ -116,13 +118,13 @@ class ConditionalGenerator(nn.Module):
                 raise ConfigError(f"class weights must have shape (batch, num_classes) = ({len(z)}, "
                                   f"{self.num_classes}); got {tuple(y.shape)}")
             y = y.to(z.dtype)
-        if self.conditioning == "concat":
-            weights = y if y.is_floating_point() else F.one_hot(y, self.num_classes).to(z.dtype)
-            return self.net(torch.cat([z, weights], 1))
         if self.conditioning == "shared":
             return self.net(z, y)
         for layer in self.cbns:
             layer.labels = y
+        if self.label_input:
+            weights = y if y.is_floating_point() else F.one_hot(y, self.num_classes).to(z.dtype)
+            z = torch.cat([z, weights], 1)
         return self.net(z)
 
 
