@@ -26,6 +26,18 @@ def resume_dir(ckpt_path: str | None, new_dir: str) -> str:
 # hydra.run.dir: ${resume_dir:${ckpt_path},<a new timestamped folder>}
 OmegaConf.register_new_resolver("resume_dir", resume_dir, replace=True)
 
+
+
+def run_name(model: str, data: str, tags: list | None = None) -> str:
+    """``<model>-<data>[-<tag>...]``: the end of a run folder's name, so TensorBoard's run list tells a DCGAN
+    from a WGAN-GP (``tags=[baseline]`` adds words of your own)."""
+    words = [str(model), str(data), *(str(t) for t in tags or [])]
+    return "-".join(w.replace("/", "_").replace(" ", "_") for w in words if w and w != "None")
+
+
+# hydra.run.dir: <date>/<time>_<model>-<data>_${run_name:<model>,<data>,${tags}}
+OmegaConf.register_new_resolver("run_name", run_name, replace=True)
+
 # ${mul:a,b}: a·b, e.g. the packed discriminator's input channels ${mul:${data.channels},${model.pack}}.
 OmegaConf.register_new_resolver("mul", lambda a, b: a * b, replace=True)
 # ${div:a,b}: a // b, e.g. BigGAN's self-attention at half the image size ${div:${data.image_size},2}.

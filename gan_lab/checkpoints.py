@@ -38,7 +38,7 @@ def load_weights(path: str | Path, what: str = "checkpoint") -> dict[str, Any]:
     if path.is_dir():
         raise CheckpointError(f"{what} {path} is a directory, not a checkpoint file (e.g. <run>/checkpoints/last.ckpt)")
     if not path.is_file():
-        raise CheckpointError(f"{what} {path} does not exist (runs keep theirs in outputs/<date>/<time>/checkpoints/)")
+        raise CheckpointError(f"{what} {path} does not exist (runs keep theirs in outputs/<date>/<time>_<model>-<data>/checkpoints/)")
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:

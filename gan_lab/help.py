@@ -31,7 +31,7 @@ def describe(path: Path, width: int = 88) -> str:
 
 def help_text(conf: Path = CONF) -> str:
     lines = ["usage: python -m gan_lab [group=option ...] [key=value ...] [-m for sweeps]", "",
-             "Train a GAN (PyTorch Lightning + Hydra). Runs go to outputs/<date>/<time>/ "
+             "Train a GAN (PyTorch Lightning + Hydra). Runs go to outputs/<date>/<time>_<model>-<data>/ "
              "(samples, checkpoints, TensorBoard).", "", EXAMPLES, "config groups (group=option):"]
     for group in GROUPS:
         folder = conf / group

@@ -26,6 +26,7 @@ from gan_lab.callbacks import AtomicCheckpointIO
 from gan_lab.checkpoints import load_checkpoint
 from gan_lab.cli import hydra_command
 from gan_lab.errors import ConfigError
+from gan_lab.loggers import GanTensorBoardLogger, run_hparams
 from gan_lab.steps import optimizer_steps
 from gan_lab.sweep import write_atomically
 
@@ -103,15 +104,22 @@ def train(cfg: DictConfig) -> dict[str, float]:
     except SystemExit as stop:  # SIGTERM or Ctrl-C, after CheckpointOnException saved last.ckpt
         interrupted(cfg, trainer, model, stop)
     metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
-    for logger in trainer.loggers:  # the run's config (with its final metrics: TensorBoard's HPARAMS tab)
-        if isinstance(logger, TensorBoardLogger):
-            logger.log_hyperparams(model.run_config, metrics={f"final/{k}": v for k, v in metrics.items()})
+    for logger in trainer.loggers:  # the run's config; TensorBoard's HPARAMS: what tells runs apart + final metrics
+        if isinstance(logger, GanTensorBoardLogger):
+            logger.log_run(run_hparams(cfg, hydra_choices()), metrics, step=model.g_steps)
         else:
             logger.log_hyperparams(model.run_config)
     if trainer.is_global_zero:
         write_metrics(cfg, metrics)
         print(summary(cfg, trainer, model))
     return metrics
+
+
+def hydra_choices() -> dict[str, Any]:
+    """The config-group choices of this run (``model: dcgan``, ``data: mnist_5k``, ...); empty outside Hydra."""
+    from hydra.core.hydra_config import HydraConfig
+
+    return dict(HydraConfig.get().runtime.choices) if HydraConfig.initialized() else {}
 
 
 def write_metrics(cfg: DictConfig, metrics: dict) -> None:

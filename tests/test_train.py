@@ -31,13 +31,13 @@ def test_every_model_fits_and_writes_its_run_folder(make_cfg, model):
     assert ckpt["global_step"] == 3 * (n_critic + 1)  # Lightning counts every optimiser step
     assert ckpt["gan_lab_config"]["model"]["_target_"] == cfg.model._target_
     samples = sorted(os.listdir(os.path.join(cfg.paths.output_dir, "samples")))
-    assert samples[0] == "step_000000.png" and samples[-1] == "step_000003.png"
+    assert samples[0] == "real.png" and samples[1] == "step_000000.png" and samples[-1] == "step_000003.png"
     events = EventAccumulator(os.path.join(cfg.paths.output_dir, "tensorboard"), size_guidance={"images": 0})
     events.Reload()
     assert {"train/d_loss", "train/g_loss", "train/D(x)", "train/D(G(z))", "train/wasserstein"} <= set(
         events.Tags()["scalars"])
     assert "samples" in events.Tags()["images"]
-    assert [e.step for e in events.Scalars("train/g_loss")] == [0, 1, 2]
+    assert [e.step for e in events.Scalars("train/g_loss")] == [1, 2, 3]  # x axis: generator steps
 
 
 def test_csv_logger_alone_and_beside_tensorboard(make_cfg):

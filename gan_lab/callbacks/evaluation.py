@@ -55,6 +55,7 @@ class Evaluation(L.Callback):
         results = trainer.strategy.broadcast(results, src=0)
         for name, value in results.items():
             pl_module.log(f"val/{name}", float(value), prog_bar=name in ("fid", "modes_covered"))
+        pl_module.log("step", float(pl_module.g_steps))  # x axis: generator steps
         return results
 
     def _check_conditioning(self, results: dict, pl_module: L.LightningModule, num_classes: int) -> dict:

@@ -24,8 +24,10 @@ def log_image(trainer: L.Trainer, key: str, image: Tensor, step: int) -> None:
             logger.log_image(key=key, images=[image], step=step)
 
 
-def scatter_image(points: Tensor, reference: Tensor | None = None, title: str = "") -> Tensor:
-    """A scatter plot of 2-D points (over optional reference points) as a (3, H, W) image in [0, 1]."""
+def scatter_image(points: Tensor, reference: Tensor | None = None, title: str = "",
+                  centers: Tensor | None = None) -> Tensor:
+    """A scatter plot of 2-D points (over optional reference points and the real modes' ``centers``, drawn as
+    crosses) as a (3, H, W) image in [0, 1]."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -33,8 +35,10 @@ def scatter_image(points: Tensor, reference: Tensor | None = None, title: str = 
 
     fig, ax = plt.subplots(figsize=(4, 4), dpi=100)
     if reference is not None:
-        ax.scatter(*reference.T.cpu(), s=2, c="tab:blue", alpha=0.3, label="real")
+        ax.scatter(*reference.T.cpu(), s=2, c="tab:blue", alpha=0.5, label="real")
     ax.scatter(*points.T.cpu(), s=2, c="tab:red", alpha=0.5, label="generated")
+    if centers is not None:
+        ax.scatter(*centers.T.cpu(), s=40, c="black", marker="x", linewidths=1, label="real modes")
     ax.set_aspect("equal")
     ax.legend(loc="upper right", fontsize=7)
     ax.set_title(title, fontsize=9)
@@ -45,11 +49,32 @@ def scatter_image(points: Tensor, reference: Tensor | None = None, title: str = 
     return torch.from_numpy(rgba[..., :3].copy()).permute(2, 0, 1).float() / 255
 
 
+def annotate(image: Tensor, title: str, row_labels: list[str] | None = None, cell: int | None = None) -> Tensor:
+    """``image`` (3, H, W) in [0, 1] with ``title`` in a strip above and, when given, one label per row of
+    ``cell`` pixels in a margin on the left (the class or caption of each row of a conditional grid)."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.load_default()
+    rows = row_labels or []
+    margin = 6 + max((int(font.getlength(t)) for t in rows), default=-6)
+    top = 14
+    grid = Image.fromarray((image.permute(1, 2, 0).clamp(0, 1) * 255).round().byte().cpu().numpy())
+    canvas = Image.new("RGB", (grid.width + margin, grid.height + top), (255, 255, 255))
+    canvas.paste(grid, (margin, top))
+    draw = ImageDraw.Draw(canvas)
+    draw.text((margin + 2, 1), title, fill=(0, 0, 0), font=font)
+    for i, text in enumerate(rows):
+        draw.text((2, top + 2 + i * (cell or 0) + (cell or 0) // 2 - 6), text, fill=(0, 0, 0), font=font)
+    return torch.from_numpy(np.asarray(canvas).copy()).permute(2, 0, 1).float() / 255
+
+
 class SampleGrid(L.Callback):
     """Samples from one fixed set of z every ``every_n_steps`` generator steps, at the start and at the end.
 
     Images become an ``nrow``-wide grid; 2-D toy data becomes a scatter plot over real points. Each is
-    saved as ``<dirpath>/step_<g_steps>.png`` and logged as ``samples`` (the EMA generator when enabled).
+    saved as ``<dirpath>/step_<g_steps>.png`` and logged as ``samples`` (the EMA generator when enabled), in
+    TensorBoard with the step above it and, for conditional models, the class (or caption) of each row. A grid of
+    real training images is saved and logged once, as ``real.png`` / ``real``.
     """
 
     def __init__(self, dirpath: str, every_n_steps: int = 200, n_samples: int = 64, nrow: int = 8, seed: int = 1234):
@@ -71,17 +96,47 @@ class SampleGrid(L.Callback):
         samples = pl_module.generate(z, labels).float()
         if samples.shape[1:] == (2, 1, 1):
             real = trainer.datamodule.train_set.images[:2000].flatten(1) if trainer.datamodule else None
-            image = scatter_image(samples.flatten(1), real, title=f"generator step {step}")
+            image = scatter_image(samples.flatten(1), real, title=f"generator step {step}",
+                                  centers=getattr(trainer.datamodule, "centers", None))
+            shown = image
         else:
             image = make_grid(to_unit_range(samples), nrow=self.nrow, padding=2)
+            shown = annotate(image, f"generator step {step}", self.row_labels(pl_module, labels),
+                             cell=samples.shape[-2] + 2)
         self.dirpath.mkdir(parents=True, exist_ok=True)
         path = self.dirpath / f"step_{step:06d}.png"
         save_image(image, path)
-        log_image(trainer, "samples", image, step)
+        log_image(trainer, "samples", shown, step)
         self.last_written = step
         return path
 
+    def row_labels(self, pl_module: L.LightningModule, labels: Tensor | None) -> list[str] | None:
+        """What each row of a conditional grid was asked for: its caption (text-to-image) or class."""
+        if labels is None:
+            return None
+        texts = getattr(pl_module, "grid_texts", None)
+        if texts:
+            return [t if len(t) <= 40 else t[:39] + "…" for t in texts]
+        return [f"class {int(k)}" for k in labels[:: self.nrow]] if labels.dim() == 1 else None
+
+    @rank_zero_only
+    def write_real(self, trainer: L.Trainer) -> None:
+        """``real.png`` and the ``real`` image: the first training images, once per run (images only)."""
+        from gan_lab.metrics.image import real_batches
+
+        dataset = getattr(trainer.datamodule, "train_set", None)
+        if dataset is None or (self.dirpath / "real.png").exists():
+            return
+        real = next(real_batches(dataset, min(self.n_samples, len(dataset)), self.n_samples))
+        if real.shape[1:] == (2, 1, 1):
+            return  # 2-D toys: the real points are in every scatter plot
+        image = make_grid(to_unit_range(real.float()), nrow=self.nrow, padding=2)
+        self.dirpath.mkdir(parents=True, exist_ok=True)
+        save_image(image, self.dirpath / "real.png")
+        log_image(trainer, "real", annotate(image, "real training images"), 0)
+
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.write_real(trainer)
         self.write(trainer, pl_module)
 
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, *args) -> None:

@@ -284,16 +284,23 @@ class GANModule(L.LightningModule):
     def _log_step(self, logs: dict[str, Tensor]) -> None:
         """Every ``log_every_n_steps`` generator steps (when Lightning writes to the loggers): log the step's
         values and check that the losses are finite. In between nothing is logged: ``self.log`` costs about a
-        millisecond a call, and reading a value would make the host wait for the device."""
-        step = self.g_steps  # counts this step: its optimiser steps have run
-        if step % self.trainer.log_every_n_steps:
+        millisecond a call, and reading a value would make the host wait for the device. The last step is
+        logged too, so a run shorter than the interval still has curves and metrics."""
+        step, trainer = self.g_steps, self.trainer  # g_steps counts this step: its optimiser steps have run
+        loop = trainer.fit_loop
+        last = 0 < trainer.max_steps <= trainer.global_step or (
+            loop.epoch_loop.batch_progress.is_last_batch and loop.max_epochs not in (None, -1)
+            and trainer.current_epoch + 1 >= loop.max_epochs)
+        if step % trainer.log_every_n_steps and not last:
             return
+        trainer.should_stop |= last  # Lightning writes the loggers on its interval or when the run stops
         check_finite(self)
         check_collapse(self, logs)
         shown = {"d_loss", "g_loss"}
         self.log_dict({f"train/{k}": v for k, v in logs.items() if k in shown}, prog_bar=True)
         self.log_dict({f"train/{k}": v for k, v in logs.items() if k not in shown})
         self.log("train/g_steps", float(step))
+        self.log("step", float(step))  # the loggers' x axis: generator steps, as the sample grids (and no epoch curve)
 
     # --- sampling ----------------------------------------------------------------------------------------
 
