@@ -32,7 +32,7 @@ def main(argv: list[str]) -> None:
     train, _ = extract(network, real_batches(datamodule.split(train=True), n, 250), device=device)
     test, _ = extract(network, real_batches(datamodule.split(train=False), n, 250), device=device)
     results = image_metrics(train, test, metrics=["fid", "kid"])
-    row = [datamodule.name.split(":")[0], network.name, n, results["fid"], results["kid"], results["kid_std"]]
+    row = [datamodule.name.split(":")[0], network.name, n, results["fid"], results["kid"], results.get("kid_std", float("nan"))]
     table = markdown("FID floor: real train vs real test",
                      ["data", "features", "images per side", "FID", "KID", "KID std"],
                      [row], f"First {n} images of each split; KID: 100 subsets of {min(1000, n)}.")

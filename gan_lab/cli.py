@@ -43,9 +43,10 @@ def reports_user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def to_log_files(message: str) -> None:
-    """Write ``message`` as an ERROR record to the log files only (not the console, which prints it itself)."""
-    record = log.makeRecord(log.name, logging.ERROR, __file__, 0, message, None, None)
+def to_log_files(message: str, level: int = logging.ERROR) -> None:
+    """Write ``message`` as a record to the log files only (``<run>/train.log``; not the console, which prints it
+    itself)."""
+    record = log.makeRecord(log.name, level, __file__, 0, message, None, None)
     for logger in (log, logging.getLogger()):
         for handler in logger.handlers:
             if isinstance(handler, logging.FileHandler):

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import io
 import logging
+import sys
 import warnings
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
+
+from gan_lab.cli import to_log_files
 
 # Shown first in the tree; the rest follow in config order.
 ORDER = ("model", "data", "trainer", "callbacks", "logger", "paths")
@@ -22,6 +25,7 @@ NOISE = (
     r".*The ``compute`` method of metric .* was called before the ``update``.*",
     r".*Metric `.*` will save all .* in buffer.*",
     r".*Using ModelCheckpoint with manual optimization.*",
+    r".*smaller than the logging interval.*",  # gan_lab logs the last step of a short run anyway
 )
 NOISY_LOGGERS = ("alembic", "optuna.storages._rdb", "lightning.pytorch.utilities.rank_zero")
 
@@ -94,12 +98,38 @@ def check_device(cfg: DictConfig) -> None:
         )
 
 
+def say(text: str, error: bool = False) -> None:
+    """Print ``text`` (standard output, or standard error when ``error``) and keep it in ``<run>/train.log``."""
+    print(text, file=sys.stderr if error else sys.stdout, flush=True)
+    to_log_files(text, logging.WARNING if error else logging.INFO)
+
+
+def _show_and_log(message, category, filename, lineno, file=None, line=None) -> None:
+    _show_warning(message, category, filename, lineno, file, line)
+    to_log_files(f"{category.__name__}: {message}", logging.WARNING)
+
+
+_show_warning = warnings.showwarning
+
+
+def log_to_run_file() -> None:
+    """``<run>/train.log`` (Hydra's file handler) also gets Lightning's messages and every warning shown."""
+    files = [h for h in logging.getLogger().handlers if isinstance(h, logging.FileHandler)]
+    lightning = logging.getLogger("lightning.pytorch")
+    for handler in files:
+        if handler not in lightning.handlers:
+            lightning.addHandler(handler)
+    warnings.showwarning = _show_and_log
+
+
 def start(cfg: DictConfig) -> None:
-    """Check the device, quiet the frameworks, print the config tree and save it as ``<run>/config_tree.log``."""
+    """Check the device, quiet the frameworks, print the config tree and save it as ``<run>/config_tree.log``;
+    from here on what the run prints is also in ``<run>/train.log``."""
     check_device(cfg)
     quiet(bool(cfg.get("verbose", False)))
+    log_to_run_file()
     text = config_tree(cfg)
-    print(text, end="")
+    say(text.rstrip("\n"))
     output = Path(cfg.paths.output_dir)
     output.mkdir(parents=True, exist_ok=True)
     (output / "config_tree.log").write_text(text)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import warnings
 from pathlib import Path
 from typing import Any
@@ -111,7 +110,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
             logger.log_hyperparams(model.run_config)
     if trainer.is_global_zero:
         write_metrics(cfg, metrics)
-        print(summary(cfg, trainer, model))
+        console.say(summary(cfg, trainer, model))
     return metrics
 
 
@@ -138,7 +137,7 @@ def interrupted(cfg: DictConfig, trainer: L.Trainer, model: L.LightningModule, s
         write_metrics(cfg, {**{k: float(v) for k, v in trainer.callback_metrics.items()}, "interrupted": True})
         last = Path(trainer.checkpoint_callback.dirpath) / "last.ckpt" if trainer.checkpoint_callback else None
         resume = f"; resume with ckpt_path={last}" if last is not None and last.is_file() else " (no checkpoint saved)"
-        print(f"interrupted at generator step {model.g_steps}{resume}", file=sys.stderr)
+        console.say(f"interrupted at generator step {model.g_steps}{resume}", error=True)
     raise SystemExit(code) from None
 
 

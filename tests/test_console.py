@@ -93,3 +93,24 @@ def test_quiet_drops_lightning_tips_and_the_optimiser_step_count():
         record = rank_zero.makeRecord(rank_zero.name, logging.INFO, __file__, 0, text, None, None)
         kept += [text] if rank_zero.filter(record) else []
     assert kept == ["GPU available: False, used: False"]
+
+
+def test_plain_progress_in_generator_steps_and_train_log_keeps_what_the_run_printed(tmp_path):
+    """Output that is not a terminal gets plain lines counting the generator steps the user asked for (not
+    Lightning's optimiser steps), and train.log keeps the config tree, Lightning's lines, progress and summary."""
+    import subprocess
+    import sys
+
+    run = subprocess.run([sys.executable, "-m", "gan_lab", "model=wgan_gp", "data=digits", "trainer.max_steps=6",
+                          "callbacks.progress_bar.every_n_steps=4", "callbacks.model_summary=null",
+                          f"hydra.run.dir={tmp_path}"],
+                         capture_output=True, text=True, timeout=300, cwd=Path(__file__).resolve().parents[1])
+    assert run.returncode == 0, run.stderr
+    progress = [line for line in run.stdout.splitlines() if line.startswith("step ")]
+    assert [p.split(" · ")[0] for p in progress] == ["step 4/6 (67%)", "step 6/6 (100%)"], run.stdout
+    assert "steps/s" in progress[0] and "left" in progress[0] and "train/d_loss=" in progress[-1]
+    assert "max_steps=36" not in run.stdout + run.stderr  # Lightning's optimiser-step count stays hidden
+    log = (tmp_path / "train.log").read_text()
+    for part in ("CONFIG", "GPU available", "training from generator step 0 to 6", "step 6/6 (100%)",
+                 "Trained GANModule for 6 generator steps"):
+        assert part in log, part

@@ -120,7 +120,7 @@ def test_classifier_trains_reports_accuracy_and_gives_documented_features(digits
     assert network(torch.rand(5, 3, 32, 32) * 2 - 1).shape == (5, 128)  # any size/channels are fitted
 
 
-def test_evaluate_command_writes_a_table_with_its_protocol(make_cfg, digits_classifier, tmp_path):
+def test_evaluate_command_writes_a_table_with_its_protocol(make_cfg, digits_classifier, tmp_path, capsys):
     cfg = make_cfg("trainer.max_steps=2")
     train(cfg)
     from hydra import compose, initialize_config_dir
@@ -132,10 +132,14 @@ def test_evaluate_command_writes_a_table_with_its_protocol(make_cfg, digits_clas
             f"ckpt={ckpt}", "features=classifier", f"features.checkpoint={digits_classifier[0]}",
             "metrics=[fid,kid,is]", "n_samples=120", f"cache_dir={tmp_path}/cache", f"paths.data_dir={tmp_path}"])
     results = evaluate(ecfg)
-    assert {"fid", "kid", "kid_std", "is", "is_std"} <= set(results) and results["fid"] > 0
+    assert {"fid", "kid", "is", "is_std"} <= set(results) and results["fid"] > 0
+    assert "kid_std" not in results  # 120 images: one KID subset holds them all, so there is no ± to show
     saved = json.loads((tmp_path / "run" / "eval" / "eval_classifier.json").read_text())
     protocol = saved["protocol"]
     assert protocol["n_fake"] == 120 and protocol["n_real"] == 120 and protocol["real_split"] == "test"
+    assert protocol["kid_subsets"] == 1 and protocol["kid_subset_size"] == 120
+    shown = capsys.readouterr().out
+    assert "real test features (classifier on cpu): 120/120 images" in shown and "left" in shown
     assert protocol["feature_network"] == "classifier" and protocol["generator"] == "raw"
     assert protocol["generator_steps"] == 2 and "trained on digits" in protocol["feature_weights"]
     assert "| fid |" in (tmp_path / "run" / "eval" / "eval_classifier.md").read_text()

@@ -18,7 +18,7 @@ from torch import Tensor, nn
 
 from gan_lab.data import GaussianMixtureDataModule
 from gan_lab.metrics.features import FeatureNetworkError
-from gan_lab.metrics.image import FeatureCache, extract, fake_batches, image_metrics, real_batches
+from gan_lab.metrics.image import FeatureCache, Progress, extract, fake_batches, image_metrics, real_batches
 from gan_lab.metrics.toy import mode_coverage, mode_histogram_stats, stacked_mnist_modes
 
 
@@ -43,8 +43,10 @@ def _tap(batches: Iterator[Tensor], see: Callable[[Tensor], None]) -> Iterator[T
 def evaluate_generator(model, datamodule, network: nn.Module | None = None, metrics=("fid", "kid"),
                        n_samples: int = 10_000, n_real: int | None = None, split: str = "test",
                        batch_size: int = 250, cache: FeatureCache | None = None, seed: int = 0,
-                       truncation: float | None = None, ema: bool = True) -> tuple[dict[str, float], dict[str, Any]]:
-    """(results, protocol) for ``model``'s generator on ``datamodule``'s data."""
+                       truncation: float | None = None, ema: bool = True,
+                       progress: bool = False) -> tuple[dict[str, float], dict[str, Any]]:
+    """(results, protocol) for ``model``'s generator on ``datamodule``'s data (``progress``: print how the
+    feature extraction goes, with the time left)."""
     protocol: dict[str, Any] = {
         "dataset": datamodule.name, "generator": "EMA" if ema and model.generator_ema is not None else "raw",
         "n_fake": n_samples, "truncation": truncation, "seed": seed,
@@ -65,8 +67,10 @@ def evaluate_generator(model, datamodule, network: nn.Module | None = None, metr
     key = {"dataset": datamodule.name.split(":")[0], "split": split, "network": network.name,
            "weights": getattr(network, "weights", ""), "n": n_real, "data": datamodule.name}
     cache = cache or FeatureCache(None)
+    report = (lambda what, n: Progress(f"{what} ({network.name} on {device})", n)) if progress else (
+        lambda what, n: None)
     real, _ = cache.get_or_compute(key, lambda: extract(network, real_batches(real_split, n_real, batch_size),
-                                                        device=device))
+                                                        device=device, progress=report(f"real {split} features", n_real)))
     found: list[tuple[Tensor, int]] = []
     if "modes" in metrics:
         fakes = _tap(fakes, lambda images: found.append(_mode_ids(network, images)))
@@ -76,9 +80,12 @@ def evaluate_generator(model, datamodule, network: nn.Module | None = None, metr
             raise FeatureNetworkError("'accuracy' (generated images classified as their requested class) needs a "
                                       "conditional model")
         fakes = _tap(fakes, lambda images: predicted.append(_mode_ids(network, images)[0].cpu()))
-    fake, fake_logits = extract(network, fakes, logits="is" in metrics, device=device)
+    fake, fake_logits = extract(network, fakes, logits="is" in metrics, device=device,
+                                progress=report("generated images' features", n_samples))
+    kid_size = min(1000, n_real, n_samples)
     protocol.update(feature_network=network.name, feature_weights=getattr(network, "weights", ""),
-                    real_split=split, n_real=n_real, kid_subsets=100, kid_subset_size=min(1000, n_real, n_samples),
+                    real_split=split, n_real=n_real, kid_subsets=1 if kid_size == min(n_real, n_samples) else 100,
+                    kid_subset_size=kid_size,
                     is_splits=10)
     results = image_metrics(real, fake, fake_logits, metrics, seed=seed)
     if found:
