@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import RESULTS, config, markdown  # noqa: E402
 
 from gan_lab.metrics import ClassifierFeatures, evaluate_generator  # noqa: E402
-from gan_lab.train import build  # noqa: E402
+from gan_lab.training import build  # noqa: E402
 
 PAIRS = ["concat/concat", "concat/projection", "concat/acgan", "cbn/concat", "cbn/projection", "cbn/acgan"]
 QUIET = ["callbacks.progress_bar=null", "callbacks.model_summary=null", "callbacks.samples=null",

@@ -21,7 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import RESULTS, config, markdown  # noqa: E402
-from gan_lab.train import train  # noqa: E402
+from gan_lab.training import train  # noqa: E402
 
 # Published figures (2,500 samples, 3σ rule): modes covered, high-quality share (%), as reported.
 # Published figures (2,500 samples, 3σ rule), as quoted in gan_lab issue 14: modes covered, high-quality share (%).

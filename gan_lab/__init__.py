@@ -8,6 +8,17 @@ from gan_lab.steps import optimizer_steps
 
 __version__ = "0.1.0"
 
+# The Python API (gan_lab/api.py), imported on first use so that `python -m gan_lab --help` stays fast.
+API = ("Run", "config", "load_model", "sample", "score", "train")
+
+
+def __getattr__(name: str):
+    if name in API:
+        from gan_lab import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'gan_lab' has no attribute {name!r}")
+
 # ${optimizer_steps:G,n_critic}: Lightning's step count (every optimiser step) for G generator steps, for
 # callbacks such as ModelCheckpoint whose every_n_train_steps counts Lightning steps.
 OmegaConf.register_new_resolver("optimizer_steps", optimizer_steps, replace=True)
@@ -28,10 +39,11 @@ OmegaConf.register_new_resolver("resume_dir", resume_dir, replace=True)
 
 
 
-def run_name(model: str, data: str, tags: list | None = None) -> str:
+def run_name(model: str, data: str, tags: list | str | None = None) -> str:
     """``<model>-<data>[-<tag>...]``: the end of a run folder's name, so TensorBoard's run list tells a DCGAN
     from a WGAN-GP (``tags=[baseline]`` adds words of your own)."""
-    words = [str(model), str(data), *(str(t) for t in tags or [])]
+    tags = [tags] if isinstance(tags, str) else tags or []
+    words = [str(model), str(data), *(str(t) for t in tags)]
     return "-".join(w.replace("/", "_").replace(" ", "_") for w in words if w and w != "None")
 
 

@@ -6,6 +6,6 @@ if __name__ == "__main__":
 
         print(help_text())
     else:
-        from gan_lab.train import main
+        from gan_lab.training import main
 
         main()

@@ -1,5 +1,5 @@
 """The console of a run: the composed config as a tree (printed and saved in the run folder) and no framework
-noise unless ``verbose=true``. Called once from :func:`gan_lab.train.train`."""
+noise unless ``verbose=true``. Called once from :func:`gan_lab.training.train`."""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ import lightning as L
 import torch
 
 from gan_lab.models import GANModule
-from gan_lab.train import build
+from gan_lab.training import build
 
 
 class RecordingGAN(GANModule):

@@ -11,7 +11,7 @@ from gan_lab import losses
 from gan_lab.errors import ConfigError
 from gan_lab.nets.biggan import BigGANDiscriminator, BigGANGenerator, GBlock
 from gan_lab.nets.conditional import ConditionalGenerator
-from gan_lab.train import build
+from gan_lab.training import build
 
 
 def test_every_block_gets_the_shared_embedding_and_its_own_z_chunk():

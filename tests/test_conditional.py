@@ -13,7 +13,7 @@ from gan_lab.errors import ConfigError
 from gan_lab.nets import (ConditionalDiscriminator, ConditionalGenerator, DCGANDiscriminator, DCGANGenerator,
                           MLPDiscriminator, MLPGenerator, ResNetDiscriminator, ResNetGenerator)
 from gan_lab.nets.conditional import ConditionalBatchNorm
-from gan_lab.train import build, train
+from gan_lab.training import build, train
 
 NETS = {
     "mlp": (partial(MLPGenerator, latent_dim=8, channels=1, image_size=8, hidden=[32, 32]),

@@ -6,7 +6,7 @@ import warnings
 from pathlib import Path
 
 from gan_lab import console
-from gan_lab.train import train
+from gan_lab.training import train
 
 
 def test_run_prints_and_saves_config_tree(make_cfg, capsys):
@@ -114,3 +114,19 @@ def test_plain_progress_in_generator_steps_and_train_log_keeps_what_the_run_prin
     for part in ("CONFIG", "GPU available", "training from generator step 0 to 6", "step 6/6 (100%)",
                  "Trained GANModule for 6 generator steps"):
         assert part in log, part
+
+
+def test_debug_presets_run(make_cfg):
+    """debug=fdr (one batch, no logger files), overfit (one batch again and again), profiler (a timing table
+    saved in the run folder), anomaly (autograd anomaly detection) each fit on a tiny run."""
+    fdr = make_cfg("debug=fdr")
+    assert train(fdr)["train/g_steps"] == 1
+    assert not (Path(fdr.paths.output_dir) / "tensorboard").exists()
+    overfit = make_cfg("debug=overfit", "trainer.max_steps=3")
+    assert overfit.trainer.overfit_batches == 1 and train(overfit)["train/g_steps"] == 3
+    profiler = make_cfg("debug=profiler", "trainer.max_steps=2", "model=wgan_gp")
+    train(profiler)
+    assert "training_step" in next(Path(profiler.paths.output_dir).glob("*profile*.txt")).read_text()
+    anomaly = make_cfg("debug=anomaly", "trainer.max_steps=2")
+    assert anomaly.trainer.detect_anomaly and anomaly.verbose and list(anomaly.tags) == ["debug"]
+    assert train(anomaly)["train/g_steps"] == 2

@@ -21,7 +21,7 @@ from tensorboard.plugins.hparams import plugin_data_pb2
 from gan_lab import run_name
 from gan_lab.callbacks.samples import annotate
 from gan_lab.loggers import LAYOUT, run_hparams
-from gan_lab.train import train
+from gan_lab.training import train
 
 
 def events(run: Path) -> EventAccumulator:

@@ -13,7 +13,7 @@ from PIL import Image
 from gan_lab.errors import ConfigError
 from gan_lab.latent import latent_path, lerp, slerp
 from gan_lab.latent import tools
-from gan_lab.train import train
+from gan_lab.training import train
 from tests.conftest import ROOT
 
 

@@ -9,7 +9,7 @@ from hydra.utils import instantiate
 
 from gan_lab.classifier import train_classifier
 from gan_lab.metrics import ClassifierFeatures, evaluate_generator
-from gan_lab.train import build
+from gan_lab.training import build
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.slow

@@ -130,7 +130,7 @@ def test_truncated_latents_stay_within_the_threshold():
 
 
 def test_wgan_clips_every_critic_weight_after_each_critic_step(make_cfg):
-    from gan_lab.train import build
+    from gan_lab.training import build
 
     model, datamodule, trainer = build(make_cfg("model=wgan", "trainer.max_steps=2"))
     clipped = []

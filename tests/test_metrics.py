@@ -14,7 +14,7 @@ import torch
 from gan_lab.evaluate import evaluate
 from gan_lab.metrics import (ClassifierFeatures, FeatureCache, FeatureNetworkError, InceptionFeatures, image_metrics,
                              mode_coverage, mode_histogram_stats)
-from gan_lab.train import train
+from gan_lab.training import train
 
 
 def frechet_numpy(a: np.ndarray, b: np.ndarray) -> float:

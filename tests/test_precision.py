@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from gan_lab.errors import ConfigError
-from gan_lab.train import build, train
+from gan_lab.training import build, train
 
 
 @pytest.mark.parametrize("model", ["dcgan", "wgan_gp"])

@@ -13,7 +13,7 @@ from gan_lab.errors import CheckpointError
 from gan_lab.latent.tools import load_encoder
 from gan_lab.metrics import load_classifier
 from gan_lab.text.sentence import load_sentence_encoder
-from gan_lab.train import train
+from gan_lab.training import train
 from tests.cli_helpers import run_cli
 
 
@@ -99,7 +99,7 @@ def test_gan_lab_checkpoints_are_weights_only_and_resume_through_the_safe_loader
     last = pathlib.Path(cfg.paths.output_dir) / "checkpoints" / "last.ckpt"
     assert torch.load(last, weights_only=True)["gan_lab_config"]["model"]["_target_"] == "gan_lab.models.ConditionalGAN"
     from gan_lab.callbacks import AtomicCheckpointIO
-    from gan_lab.train import build
+    from gan_lab.training import build
 
     assert isinstance(build(cfg)[2].strategy.checkpoint_io, AtomicCheckpointIO)  # every save of a run is atomic
     model, _, g_steps = load_model(last)
@@ -174,7 +174,7 @@ def test_a_kill_at_any_moment_of_a_save_leaves_a_whole_checkpoint_on_another_fil
 
 def test_nan_message_says_no_checkpoint_was_written_when_none_was(make_cfg):
     from gan_lab.errors import NonFiniteLossError
-    from gan_lab.train import build
+    from gan_lab.training import build
 
     model, datamodule, trainer = build(make_cfg("trainer.max_steps=5"))
     model.d_loss = lambda real, fake: (real.mean() + fake.mean()) * float("nan")
@@ -185,7 +185,7 @@ def test_nan_message_says_no_checkpoint_was_written_when_none_was(make_cfg):
 
 def test_finiteness_is_checked_for_every_step_even_between_logging_intervals(make_cfg):
     from gan_lab.errors import NonFiniteLossError
-    from gan_lab.train import build
+    from gan_lab.training import build
 
     model, datamodule, trainer = build(make_cfg("trainer.max_steps=8", "trainer.log_every_n_steps=4"))
     good = model.d_loss
@@ -196,7 +196,7 @@ def test_finiteness_is_checked_for_every_step_even_between_logging_intervals(mak
 
 def test_collapse_signature_warns_after_patience_logged_intervals(make_cfg):
     from gan_lab.models.health import check_collapse
-    from gan_lab.train import build
+    from gan_lab.training import build
 
     model = build(make_cfg("model.collapse_patience=3"))[0]
     won = {"g_loss": torch.tensor(9.0), "D(x)": torch.tensor(0.999), "D(G(z))": torch.tensor(0.001)}
@@ -252,7 +252,7 @@ def _fit(cfg, *callbacks) -> None:
     """What ``train(cfg)`` does, with extra callbacks (a stored config may only name allowlisted targets)."""
     import lightning as L
 
-    from gan_lab.train import build
+    from gan_lab.training import build
 
     L.seed_everything(cfg.seed)
     model, datamodule, trainer = build(cfg)
@@ -321,7 +321,7 @@ def test_two_sweeps_writing_summaries_into_one_folder_leave_whole_files(tmp_path
 
 
 def test_the_stored_config_holds_no_absolute_paths_under_the_working_folder(tmp_path):
-    from gan_lab.train import relative_paths
+    from gan_lab.training import relative_paths
 
     cwd = tmp_path / "work"
     config = {"paths": {"output_dir": f"{cwd}/outputs/2026/run", "data_dir": "./data", "log_dir": "/scratch/x"},

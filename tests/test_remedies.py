@@ -16,7 +16,7 @@ from gan_lab.models import GANModule
 from gan_lab.models.unrolled import unrolled_critic
 from gan_lab.nets import (DiscriminatorInput, MinibatchDiscrimination, MinibatchStdDev, MLPDiscriminator,
                           MLPGenerator, pack)
-from gan_lab.train import build, train
+from gan_lab.training import build, train
 from tests.ddp_helpers import fit_on_two_ranks
 
 

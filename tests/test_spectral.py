@@ -11,7 +11,7 @@ from torch import nn
 from gan_lab.callbacks.spectral import (PowerIteration, SingularValueClamp, SingularValueMonitor,
                                         clamp_top_singular_value, raw_weights)
 from gan_lab.errors import ConfigError
-from gan_lab.train import build
+from gan_lab.training import build
 
 
 def sigma0(w: torch.Tensor) -> float:

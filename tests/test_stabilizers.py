@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from gan_lab.nets import SelfAttention
-from gan_lab.train import build, train
+from gan_lab.training import build, train
 from tests.conftest import ROOT
 
 STABILIZERS = sorted(p.stem for p in (ROOT / "conf" / "stabilizer").glob("*.yaml"))

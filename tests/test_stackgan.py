@@ -12,7 +12,7 @@ import torch
 from gan_lab.errors import ConfigError
 from gan_lab.models.stackgan import matching_aware_d_loss
 from gan_lab.nets.stackgan import ConditioningAugmentation, StageIIGenerator, StageIGenerator
-from gan_lab.train import build, train
+from gan_lab.training import build, train
 
 TINY = ["data=shapes", "data.n_train=64", "data.n_test=32", "data.batch_size=8", "data.image_size=32",
         "model.generator.width=8", "model.discriminator.width=8", "model.latent_dim=8", "model.image_size=16",

@@ -12,7 +12,7 @@ import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from gan_lab.errors import NonFiniteLossError
-from gan_lab.train import build, train
+from gan_lab.training import build, train
 from tests.conftest import MODELS
 
 

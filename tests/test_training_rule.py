@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import torch
 
-from gan_lab.train import build
+from gan_lab.training import build
 
 
 def _params(module: torch.nn.Module) -> list[torch.Tensor]:

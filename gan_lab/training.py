@@ -146,9 +146,9 @@ def summary(cfg: DictConfig, trainer: L.Trainer, model: L.LightningModule) -> st
     run = Path(cfg.paths.output_dir)
     lines = [f"Trained {type(model).__name__} for {model.g_steps} generator steps. Run folder: {run}"]
     ckpt = trainer.checkpoint_callback
-    if ckpt is not None and ckpt.last_model_path:
+    if ckpt is not None and ckpt.last_model_path and Path(ckpt.last_model_path).is_file():
         lines.append(f"  checkpoint:  {ckpt.last_model_path}   (resume: ckpt_path=<it>)")
-    for logger in trainer.loggers:
+    for logger in (lg for lg in trainer.loggers if lg.log_dir):  # not fast_dev_run's DummyLogger
         hint = f"   (tensorboard --logdir {run})" if isinstance(logger, TensorBoardLogger) else ""
         lines.append(f"  {type(logger).__name__}: {logger.log_dir}{hint}")
     samples = run / "samples"
