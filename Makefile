@@ -9,10 +9,10 @@ ARGS   ?=
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-install:  ## create .venv with the pinned torch/torchvision and gan_lab (editable, with the dev, fid and cluster extras)
+install:  ## create .venv with the pinned torch/torchvision and gan_lab (editable, with the dev, fid, cluster and loggers extras)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --upgrade pip
-	$(BIN)/pip install -e '.[dev,fid,cluster]'
+	$(BIN)/pip install -e '.[dev,fid,cluster,loggers]'
 
 test:  ## fast test suite (CPU, offline, < 15 min)
 	$(BIN)/python -m pytest -q

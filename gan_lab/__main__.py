@@ -1,11 +1,18 @@
+"""``python -m gan_lab`` and the ``gan-lab`` command: train, or gan_lab's own help (fast: no torch import)."""
+
 import sys
 
-if __name__ == "__main__":
-    if {"-h", "--help"} & set(sys.argv[1:]):  # gan_lab's own help, without importing torch
+
+def main() -> None:
+    if {"-h", "--help"} & set(sys.argv[1:]):
         from gan_lab.help import help_text
 
         print(help_text())
     else:
-        from gan_lab.training import main
+        from gan_lab.training import main as train
 
-        main()
+        train()
+
+
+if __name__ == "__main__":
+    main()

@@ -14,7 +14,9 @@ import hydra
 
 from gan_lab.errors import GanLabError
 
-CONFIG_DIR = str(Path(__file__).resolve().parents[1] / "conf")
+# conf/ of the checkout, or gan_lab/conf inside an installed wheel (pyproject.toml ships it there)
+CONFIG_DIR = str(next(p for p in (Path(__file__).resolve().parent / "conf", Path(__file__).resolve().parents[1] / "conf")
+                      if p.is_dir()))
 log = logging.getLogger("gan_lab")
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-CONF = Path(__file__).resolve().parents[1] / "conf"
+CONF = next(p for p in (Path(__file__).resolve().parent / "conf", Path(__file__).resolve().parents[1] / "conf")
+            if p.is_dir())  # the checkout's conf/, or the one inside an installed wheel
 GROUPS = ("model", "model/net", "data", "trainer", "logger", "callbacks", "stabilizer", "features", "experiment",
           "hparams_search")
 EXAMPLES = """\

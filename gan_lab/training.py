@@ -7,8 +7,11 @@ optimises (``optimized_metric``).
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import os
+import shutil
 import warnings
 from pathlib import Path
 from typing import Any
@@ -157,9 +160,42 @@ def summary(cfg: DictConfig, trainer: L.Trainer, model: L.LightningModule) -> st
     return "\n".join(lines)
 
 
+def discard_unstarted_run() -> None:
+    """Remove the run folder of a command-line run that failed before it wrote a checkpoint, a sample or metrics
+    (only Hydra's config, the log, the config tree, an empty event file): no empty run folders. A folder the
+    user named (``hydra.run.dir=``), a resumed run's and sweep jobs' are kept."""
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    if not HydraConfig.initialized():
+        return
+    hydra = HydraConfig.get()
+    named = any(o.lstrip("+").startswith(("hydra.run.dir=", "ckpt_path=")) for o in [*hydra.overrides.hydra,
+                                                                                     *hydra.overrides.task])
+    run = Path(hydra.runtime.output_dir)
+    if named or hydra.mode != RunMode.RUN or not run.is_dir():
+        return
+    written = [p for p in run.rglob("*") if p.is_file() and p.relative_to(run).parts[0] in
+               ("checkpoints", "samples", "metrics.json")]
+    if written:
+        return
+    for logger in (logging.getLogger(), logging.getLogger("lightning.pytorch")):
+        for handler in [h for h in logger.handlers if isinstance(h, logging.FileHandler)]:
+            if Path(handler.baseFilename).is_relative_to(run):
+                handler.close()
+                logger.removeHandler(handler)
+    shutil.rmtree(run, ignore_errors=True)
+    with contextlib.suppress(OSError):
+        run.parent.rmdir()  # the date folder, when this was its only run
+
+
 def train_and_report(cfg: DictConfig) -> float | None:
     """Train; return the value of ``optimized_metric`` (for Optuna and other sweepers) when one is set."""
-    metrics = train(cfg)
+    try:
+        metrics = train(cfg)
+    except BaseException:
+        discard_unstarted_run()
+        raise
     metric = cfg.get("optimized_metric")
     if metric is None:
         return None

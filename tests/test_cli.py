@@ -37,3 +37,11 @@ def test_default_command_trains_offline_and_reports_where_the_run_is(tmp_path):
     run = next(p for p in tmp_path.glob("*/*") if (p / "checkpoints").is_dir())
     assert (run / "checkpoints" / "last.ckpt").is_file() and (run / "samples" / "step_000005.png").is_file()
     assert any((run / "tensorboard").glob("events.out.tfevents.*"))
+
+
+def test_a_run_that_fails_before_its_first_step_leaves_no_run_folder(tmp_path):
+    (tmp_path / "empty").mkdir()
+    runs = tmp_path / "runs"
+    result = run_cli(runs, "data=folder", f"data.root={tmp_path / 'empty'}")
+    assert result.returncode == 1 and "gan_lab: error: image folder" in result.stderr
+    assert not runs.exists() or not any(runs.iterdir()), sorted(runs.rglob("*"))

@@ -128,3 +128,19 @@ def test_nan_loss_stops_with_the_step_and_keeps_the_last_good_checkpoint(make_cf
     ckpt = torch.load(ckpt_path(cfg), weights_only=False)
     assert ckpt["global_step"] == 8  # the end-of-epoch-1 checkpoint, not overwritten
     assert all(torch.isfinite(v).all() for v in ckpt["state_dict"].values() if v.is_floating_point())
+
+
+def test_mlflow_and_wandb_loggers_record_the_run_offline(make_cfg, monkeypatch):
+    """logger=mlflow writes to a local SQLite store; logger=wandb keeps an offline run in the run folder."""
+    import sqlite3
+
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    cfg = make_cfg("logger=[mlflow,wandb]", "trainer.max_steps=2")
+    train(cfg)
+    store = os.path.join(cfg.paths.log_dir, "mlflow.db")
+    with sqlite3.connect(store) as db:
+        (name,), = db.execute("select name from runs").fetchall()
+        keys = {k for (k,) in db.execute("select key from metrics")}
+    assert name == os.path.basename(cfg.paths.output_dir) and {"train/d_loss", "train/g_loss"} <= keys
+    runs = [p for p in os.listdir(os.path.join(cfg.paths.output_dir, "wandb")) if p.startswith("offline-run-")]
+    assert len(runs) == 1
