@@ -3,6 +3,7 @@ optimisers that never touch the other network."""
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from gan_lab.training import build
@@ -74,3 +75,29 @@ def test_step_accounting_converts_generator_steps_and_lightning_steps_both_ways(
 
     assert optimizer_steps(3, 5) == 18 and generator_steps(18, 5) == 3 and generator_steps(17, 5) == 2
     assert OmegaConf.create({"every": "${optimizer_steps:500,5}"}).every == 3000  # the config resolver
+
+
+def test_cosine_lr_schedule_steps_once_per_generator_step_for_both_optimisers(make_cfg, tmp_path):
+    """+stabilizer=cosine_lr: after k generator steps (n_critic = 3 critic steps each) both learning rates are
+    lr0·(1 + cos(π·k/T))/2, and the schedule's place is in the checkpoint (resume continues it)."""
+    import math
+
+    cfg = make_cfg("model=wgan_gp", "model.n_critic=3", "+stabilizer=cosine_lr", "trainer.max_steps=3",
+                   "model.lr_scheduler.T_max=4", "data.batch_size=16")
+    model, datamodule, trainer = build(cfg)
+    trainer.fit(model, datamodule=datamodule)
+    factor = (1 + math.cos(math.pi * 3 / 4)) / 2
+    lrs = [opt.param_groups[0]["lr"] for opt in model.optimizers()]
+    expected = [cfg.model.g_optimizer.lr * factor, cfg.model.d_optimizer.lr * factor]
+    assert all(abs(a - e) < 1e-12 for a, e in zip(lrs, expected)), (lrs, expected)
+    state = torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", weights_only=True)["lr_schedulers"]
+    assert [s["last_epoch"] for s in state] == [3, 3]
+
+
+def test_cosine_lr_without_a_step_count_is_a_clear_error(make_cfg):
+    from gan_lab.errors import ConfigError
+
+    model, datamodule, trainer = build(make_cfg("+stabilizer=cosine_lr", "trainer.max_steps=-1",
+                                                "+trainer.max_time=00:00:00:05"))
+    with pytest.raises(ConfigError, match="trainer.max_steps"):
+        trainer.fit(model, datamodule=datamodule)

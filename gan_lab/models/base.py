@@ -92,6 +92,9 @@ class GANModule(L.LightningModule):
             PacGAN packing of ``pack`` samples, a DiffAugment policy, a ``stddev``/``discrimination`` layer.
         unroll_steps, unroll_lr, unroll_rule: G's loss through k look-ahead D updates (``adam``: continuing D's
             Adam state, or ``sgd``) (:mod:`gan_lab.models.unrolled`); 0: the plain rule; lr: D's unless set.
+        lr_scheduler: a learning-rate schedule factory taking an optimiser (a config partial of a
+            ``torch.optim.lr_scheduler`` class, e.g. ``CosineAnnealingLR`` with ``T_max`` = the run's generator
+            steps), one for G's and one for D's optimiser, both stepped once per generator step; None: constant.
     """
 
     def __init__(
@@ -122,6 +125,7 @@ class GANModule(L.LightningModule):
         unroll_steps: int = 0,
         unroll_lr: float | None = None,
         unroll_rule: str = "adam",
+        lr_scheduler: Callable[[Optimizer], Any] | None = None,
     ):
         super().__init__()
         if n_critic < 1:
@@ -137,6 +141,7 @@ class GANModule(L.LightningModule):
         self._unroll_real: Tensor | None = None
         self.d_loss, self.g_loss = direct_call(d_loss), direct_call(g_loss)
         self.g_optimizer, self.d_optimizer = g_optimizer, d_optimizer
+        self.lr_scheduler = lr_scheduler
         self.latent_dim, self.n_critic = latent_dim, n_critic
         self.gradient_penalty, self.gp_weight = direct_call(gradient_penalty), gp_weight
         self.r1_weight, self.ortho_weight = r1_weight, ortho_weight
@@ -194,6 +199,9 @@ class GANModule(L.LightningModule):
             d_loss, logs = self._discriminator_step(opt_d, real, fake.detach(), y)
         g_loss, g_logs = self._generator_step(opt_g, fake, y, z)
         self._update_ema()
+        if self.lr_scheduler is not None and (schedulers := self.lr_schedulers()):
+            for scheduler in schedulers:  # per generator step, as the schedule's steps are counted
+                scheduler.step()
         self._last_losses = torch.stack([d_loss.detach(), g_loss.detach()])
         finite = torch.isfinite(self._last_losses).all()  # every step, no host sync: read at the logging interval
         self._all_finite = finite if self._all_finite is None else self._all_finite & finite
@@ -326,8 +334,15 @@ class GANModule(L.LightningModule):
             self.generator.compile()
             self.discriminator.compile()
 
-    def configure_optimizers(self) -> list[Optimizer]:
-        return [self.g_optimizer(self.generator.parameters()), self.d_optimizer(self.discriminator.parameters())]
+    def configure_optimizers(self) -> list[Optimizer] | tuple[list[Optimizer], list[Any]]:
+        optimizers = [self.g_optimizer(self.generator.parameters()), self.d_optimizer(self.discriminator.parameters())]
+        if self.lr_scheduler is None:
+            return optimizers
+        schedulers = [self.lr_scheduler(opt) for opt in optimizers]
+        if getattr(schedulers[0], "T_max", 1) < 1:
+            raise ConfigError("the cosine learning-rate schedule needs the run's length in generator steps: set "
+                              "trainer.max_steps (or model.lr_scheduler.T_max) to a number ≥ 1")
+        return optimizers, schedulers
 
     def on_fit_start(self) -> None:
         self.noise = torch.Generator(self.device).manual_seed(self.seed + self.global_rank)
