@@ -26,7 +26,8 @@ def train_classifier(cfg: DictConfig) -> dict[str, float]:
                               dataset=datamodule.name)
     output = Path(cfg.output)
     trainer = L.Trainer(
-        max_epochs=cfg.epochs, accelerator=cfg.accelerator, devices=1, default_root_dir=output.parent,
+        max_epochs=cfg.epochs, max_steps=cfg.max_steps, accelerator=cfg.accelerator, devices=1,
+        default_root_dir=output.parent,
         logger=TensorBoardLogger(output.parent, name=output.stem),
         callbacks=[RichProgressBar()] if cfg.progress_bar else [], enable_checkpointing=False,
         enable_progress_bar=cfg.progress_bar,

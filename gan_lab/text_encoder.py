@@ -44,6 +44,9 @@ def train_text_encoder(cfg: DictConfig) -> dict[str, float]:
     train = datamodule.split(train=True)
     if getattr(train, "captions", None) is None:
         raise ConfigError(f"{datamodule.name} has no caption text to train a text encoder on (e.g. data=shapes)")
+    if len(train) < cfg.batch_size:
+        raise ConfigError(f"the training split has {len(train)} images, fewer than one batch of batch_size="
+                          f"{cfg.batch_size}: lower batch_size")
     vocabulary = Vocabulary.from_captions(c for cs in train.captions for c in cs)
     config = {"vocabulary": vocabulary.words, "embedding_dim": cfg.embedding_dim, "word_dim": cfg.word_dim,
               "hidden": cfg.hidden, "channels": datamodule.channels, "image_size": datamodule.image_size,

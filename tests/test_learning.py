@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import torch
 from hydra import compose, initialize_config_dir
@@ -62,3 +64,24 @@ def test_each_conditioning_pair_draws_the_asked_class_after_2000_steps(make_cfg,
     trainer.fit(model, datamodule=datamodule)
     results, _ = evaluate_generator(model, datamodule, mnist_judge, ["accuracy"], n_samples=2000, seed=1)
     assert results["accuracy"] >= CONDITIONING_BOUNDS[pair]
+
+
+DEMO_MIN_IS = 99.0  # measured: see README "Quick start"
+
+
+def test_make_demo_draws_recognisable_digits_of_every_class(make_cfg, tmp_path):
+    """`make demo`'s training command (read from the Makefile, so the two cannot drift apart) gives digits that
+    a classifier of the same data reads confidently, every class among them (README "Quick start")."""
+    demo = re.search(r"^DEMO\s*:=\s*(.+)$", (ROOT / "Makefile").read_text(), re.M).group(1).split()
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+        ccfg = compose("classifier", overrides=["epochs=2", f"output={tmp_path}/cls.ckpt", "accelerator=cpu",
+                                                "progress_bar=false"])
+    train_classifier(ccfg)
+    torch.manual_seed(0)  # as train() seeds
+    overrides = [o for o in demo if not o.startswith(("hydra.", "tags="))]
+    model, datamodule, trainer = build(make_cfg("data=mnist_5k", *overrides, "trainer.log_every_n_steps=50"))
+    trainer.fit(model, datamodule=datamodule)
+    results, _ = evaluate_generator(model, datamodule, ClassifierFeatures(f"{tmp_path}/cls.ckpt"), ["is", "modes"],
+                                    n_samples=1000)
+    assert results["modes_covered"] == 10
+    assert results["is"] > DEMO_MIN_IS, results

@@ -147,7 +147,8 @@ def train_encoder(cfg: DictConfig) -> dict[str, Any]:
     module = EncoderModule(model.sampler, model.latent_dim, datamodule.channels, datamodule.image_size,
                            width=cfg.width, lr=cfg.lr, latent_weight=cfg.latent_weight,
                            gan_checkpoint=str(Path(cfg.ckpt).resolve()))
-    trainer = L.Trainer(max_epochs=cfg.max_epochs, accelerator=cfg.accelerator, devices=1, default_root_dir=out,
+    trainer = L.Trainer(max_epochs=cfg.max_epochs, max_steps=cfg.max_steps, accelerator=cfg.accelerator, devices=1,
+                        default_root_dir=out,
                         logger=TensorBoardLogger(out, name="tensorboard", version=""), enable_checkpointing=False,
                         callbacks=[RichProgressBar()] if cfg.progress_bar else [], enable_progress_bar=cfg.progress_bar,
                         enable_model_summary=False)
