@@ -35,6 +35,8 @@ class StackGAN(GANModule):
         grid_captions: how many fixed test captions the sample grid shows (one row each).
     """
 
+    text_conditional = True  # generates from caption embeddings (generate text=..., evaluate metrics=[attributes])
+
     def __init__(self, generator: nn.Module, discriminator: nn.Module, *args, kl_weight: float = 2.0,
                  image_size: int = 64, grid_captions: int = 8, **kwargs):
         if kwargs.get("n_critic", 1) != 1:
