@@ -134,7 +134,7 @@ class StackGANStageII(StackGAN):
         if not stage1_ckpt:
             raise ConfigError("model=stackgan_stage2 needs model.stage1_ckpt=<stage-I run>/checkpoints/last.ckpt")
         stage1 = load_model(stage1_ckpt)[0]
-        if not isinstance(stage1, StackGAN) or isinstance(stage1, StackGANStageII):
+        if type(stage1) is not StackGAN:  # not Stage-II, nor StackGAN-v2
             raise ConfigError(f"model.stage1_ckpt={stage1_ckpt} is not a Stage-I StackGAN checkpoint")
         emb = stage1.generator.ca.fc.in_features
         if emb != embedding_dim:
