@@ -118,3 +118,20 @@ def test_stackgan_v2_bad_sizes_are_one_line_errors(make_cfg):
         trainer.fit(model, datamodule=dm)
     with pytest.raises(Exception, match="must double"):
         build(make_cfg(*TINY, "model.sizes=[8,32]"))
+
+
+def test_sample_grids_show_every_stage_side_by_side_and_log_the_captions(make_cfg):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    cfg = make_cfg(*TINY)
+    train(cfg)
+    run = Path(cfg.paths.output_dir)
+    stages = sorted((run / "samples").glob("stages_*.png"))
+    assert stages
+    from PIL import Image
+
+    # 8 captions (rows) × 4 z (columns); each cell the 3 branches at 32 px side by side
+    assert Image.open(stages[-1]).size == (2 + 4 * (3 * 32 + 2), 2 + 8 * (32 + 2))
+    acc = EventAccumulator(str(next(run.rglob("events.out.tfevents*")).parent), size_guidance={"tensors": 0}).Reload()
+    assert "samples_stages" in acc.Tags()["images"]
+    assert any(t.startswith("captions") for t in acc.Tags()["tensors"])

@@ -104,6 +104,11 @@ class StackGAN(GANModule):
             raise ConfigError("StackGAN generates from text: pass caption embeddings (e.g. generate text=\"...\")")
         return super().generate(z, labels.to(self.device), ema)
 
+    @torch.no_grad()
+    def stage_images(self, z: Tensor, labels: Tensor, ema: bool = True) -> list[Tensor]:
+        """The images of every stage (smallest first) for the same z and captions: here the one Stage-I image."""
+        return [self.generate(z, labels, ema)]
+
 
 class FrozenStageI(nn.Module):
     """Stage-I generator (frozen, eval mode) followed by the Stage-II generator: (z, embedding) → 256 image."""
@@ -148,3 +153,13 @@ class StackGANStageII(StackGAN):
 
     def configure_optimizers(self):
         return [self.g_optimizer(self.generator.stage2.parameters()), self.d_optimizer(self.discriminator.parameters())]
+
+    @torch.no_grad()
+    def stage_images(self, z: Tensor, labels: Tensor, ema: bool = True) -> list[Tensor]:
+        """[the frozen Stage-I's images, Stage-II's refinement of them] for the same z and captions."""
+        net = self.sampler if ema else self.generator
+        z, labels = z.to(self.device), labels.to(self.device)
+        noise = self.noise if self.training else None  # as fake_images draws the CA noise
+        with eval_mode(net):
+            low, _, _ = net.stage1(z, labels, noise)
+            return [low, net.stage2(low, labels, noise)[0]]

@@ -114,6 +114,10 @@ class StackGANv2(StackGAN):
         return unpack(super().generate(z, labels, ema), self.channels, self.sizes)
 
     @torch.no_grad()
+    def stage_images(self, z: Tensor, labels: Tensor, ema: bool = True) -> list[Tensor]:
+        return self.generate_branches(z, labels, ema)
+
+    @torch.no_grad()
     def generate(self, z: Tensor, labels: Tensor | None = None, ema: bool = True) -> Tensor:
         """The largest branch's images (what samples, generate and evaluate show)."""
         if labels is None:
