@@ -93,7 +93,7 @@ def generate(cfg: DictConfig) -> Path:
         for i, image in enumerate(images):
             suffix = "" if labels is None else (f"_caption{i // cfg.n}" if captions else f"_class{int(labels[i])}")
             save_image(image, out / f"{i:05d}{suffix}.png")
-    what = f" for {len(captions)} caption(s), {cfg.n} each" if captions else ""
+    what = f" ({cfg.n} for each of {len(captions)} caption{'s' if len(captions) > 1 else ''})" if captions else ""
     print(f"{count} images{what} from generator step {g_steps} -> {grid}"
           + (f" (+ {count} PNG files)" if cfg.files else ""))
     return grid
