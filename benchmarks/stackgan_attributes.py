@@ -2,9 +2,10 @@
 
     python benchmarks/stackgan_attributes.py <run>/checkpoints/last.ckpt [n=500]
 
-For each of the first n test images, its first caption's embedding → one image (fixed z seed); the data's
-attribute classifier (gan_lab.metrics.attributes, cached under outputs/) reads the image's attributes, compared
-with what the caption asked for. Real test images give the classifier's own ceiling.
+The same measurement as ``python -m gan_lab.evaluate ckpt=<run>/checkpoints/last.ckpt metrics=[attributes]
+n_samples=<n>`` (:mod:`gan_lab.metrics.text_image`): one image for each of the first n test captions (the first
+caption of each test image; fixed z seed), its attributes read by the data's attribute classifier (cached under
+outputs/cache), compared with what the caption asked for; real test images give the classifier's own ceiling.
 """
 
 from __future__ import annotations
@@ -14,26 +15,17 @@ import sys
 import torch
 
 from gan_lab.checkpoints import load_run
-from gan_lab.metrics.attributes import attribute_classifier, caption_agreement, chance_levels
+from gan_lab.evaluate import markdown_table
+from gan_lab.metrics import FeatureCache, evaluate_generator
 
 
 def main(ckpt: str, n: int = 500) -> None:
     model, dm, g_steps = load_run(ckpt)
-    dm.setup("fit")
-    split = dm.split(train=False)
-    n = min(n, len(split))
-    captions = [c[0] for c in split.captions[:n]]
-    emb = split.embeddings[:n, 0].float()
-    z = model.sample_z(n, generator=torch.Generator().manual_seed(0))
-    images = torch.cat([model.generate(z[i:i + 100], emb[i:i + 100]) for i in range(0, n, 100)])
-    clf = attribute_classifier(dm, cache_dir="outputs/cache")
-    real, _, _ = dm.test_examples(n)
-    fake_agree, real_agree = caption_agreement(clf, images, captions), caption_agreement(clf, real, captions)
-    chance = chance_levels(tuple(clf.attributes))
+    torch.manual_seed(0)
+    results, protocol = evaluate_generator(model, dm, None, ["attributes"], n_samples=n, batch_size=100,
+                                           cache=FeatureCache("outputs/cache"))
     print(f"{type(model).__name__} after {g_steps} generator steps, {n} test captions")
-    print(f"{'attribute':<12}{'generated':>10}{'real':>8}{'chance':>8}")
-    for name in fake_agree:
-        print(f"{name:<12}{fake_agree[name]:>10.3f}{real_agree[name]:>8.3f}{chance[name]:>8.3f}")
+    print(markdown_table(results, protocol))
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """``python -m gan_lab.evaluate ckpt=<run>/checkpoints/last.ckpt``: FID / KID / IS (or toy mode coverage) of a
-trained generator, printed and saved as JSON + Markdown with the full protocol."""
+trained generator, printed and saved as JSON + Markdown with the full protocol. Text-to-image runs (StackGAN) also
+take ``metrics=[attributes,r_precision,diversity,fid]`` (:mod:`gan_lab.metrics.text_image`)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
@@ -14,6 +16,7 @@ from gan_lab.checkpoints import load_run
 from gan_lab.cli import hydra_command
 from gan_lab.data import GaussianMixtureDataModule
 from gan_lab.metrics import FeatureCache, evaluate_generator
+from gan_lab.metrics.text_image import TEXT_METRICS
 
 
 def markdown_table(results: dict[str, float], protocol: dict[str, Any]) -> str:
@@ -27,8 +30,10 @@ def markdown_table(results: dict[str, float], protocol: dict[str, Any]) -> str:
 def evaluate(cfg: DictConfig) -> dict[str, float]:
     """Score the checkpoint ``cfg.ckpt``; writes ``eval_<features>.json`` / ``.md`` and returns the results."""
     model, datamodule, g_steps = load_run(cfg.ckpt, cfg.device, cfg.data_root)
+    torch.manual_seed(cfg.seed)  # noise drawn inside G (StackGAN's conditioning augmentation) is seeded too
     toy = isinstance(datamodule, GaussianMixtureDataModule)
-    network = None if toy else instantiate(cfg.features)
+    features = not toy and any(m not in TEXT_METRICS for m in cfg.metrics)  # text scores alone need no features
+    network = instantiate(cfg.features) if features else None
     results, protocol = evaluate_generator(
         model, datamodule, network, metrics=list(cfg.metrics), n_samples=cfg.n_samples, n_real=cfg.n_real,
         split=cfg.split, batch_size=cfg.batch_size, cache=FeatureCache(cfg.cache_dir), seed=cfg.seed,
@@ -37,7 +42,7 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     protocol = {"checkpoint": str(cfg.ckpt), "generator_steps": g_steps, **protocol}
     out = Path(cfg.out_dir) if cfg.out_dir else Path(cfg.ckpt).resolve().parent.parent / "eval"
     out.mkdir(parents=True, exist_ok=True)
-    stem = out / f"eval_{'toy' if toy else network.name}"
+    stem = out / f"eval_{'toy' if toy else network.name if network is not None else 'text'}"
     stem.with_suffix(".json").write_text(json.dumps({"results": results, "protocol": protocol}, indent=2))
     table = markdown_table(results, protocol)
     stem.with_suffix(".md").write_text(table + "\n")

@@ -71,6 +71,14 @@ def test_stage1_fits_and_stage2_keeps_stage1_frozen(make_cfg, tmp_path):
     after = model.generator.stage1.state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before)    # weights and BN statistics unchanged
     assert model.generate(torch.randn(2, 8), torch.randn(2, dm.embedding_dim)).shape == (2, 3, 32, 32)
+    z, emb = torch.randn(2, 8), torch.randn(2, dm.embedding_dim)
+    model.eval()
+    torch.manual_seed(0)  # the CA noise of both stages
+    low, high = model.stage_images(z, emb)  # the caption grid's cells: both stages side by side
+    assert low.shape == (2, 3, 16, 16) and high.shape == (2, 3, 32, 32)
+    torch.manual_seed(0)
+    assert torch.equal(model.generate(z, emb), high)
+    assert sorted(p.name for p in (tmp_path / "run2" / "samples").glob("stages_*.png"))
 
 
 def test_stage2_needs_a_stage1_checkpoint(make_cfg):

@@ -7,6 +7,7 @@ from pathlib import Path
 import lightning as L
 import numpy as np
 import torch
+import torch.nn.functional as F
 from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.utilities import rank_zero_only
 from torch import Tensor
@@ -22,6 +23,30 @@ def log_image(trainer: L.Trainer, key: str, image: Tensor, step: int) -> None:
             logger.experiment.add_image(key, image, step)
         elif callable(getattr(logger, "log_image", None)):  # WandbLogger, NeptuneLogger, ...
             logger.log_image(key=key, images=[image], step=step)
+
+
+def log_text(trainer: L.Trainer, key: str, text: str, step: int) -> None:
+    """Log markdown text to each TensorBoard logger (its TEXT tab)."""
+    for logger in trainer.loggers:
+        if isinstance(logger, TensorBoardLogger):
+            logger.experiment.add_text(key, text, step)
+
+
+def stage_grid(pl_module: L.LightningModule, z: Tensor, labels: Tensor, nrow: int,
+               columns: int = 4) -> tuple[Tensor, int] | None:
+    """Text-to-image models with several stages (StackGAN Stage-II, v2): for the first ``columns`` z of each row of
+    the sample grid, every stage's image (smallest first, nearest-upsampled to the largest) side by side in one
+    cell, and the number of stages; None for one-stage models."""
+    if not hasattr(pl_module, "stage_images"):
+        return None
+    rows, k = len(z) // nrow, min(columns, nrow)
+    idx = torch.tensor([r * nrow + c for r in range(rows) for c in range(k)], device=z.device)
+    stages = pl_module.stage_images(z[idx], labels[idx])
+    if len(stages) < 2:
+        return None
+    size = stages[-1].shape[-1]
+    cells = torch.cat([F.interpolate(x.float(), size=(size, size), mode="nearest") for x in stages], -1)
+    return make_grid(to_unit_range(cells), nrow=k, padding=2), len(stages)
 
 
 def scatter_image(points: Tensor, reference: Tensor | None = None, title: str = "",
@@ -74,7 +99,9 @@ class SampleGrid(L.Callback):
     Images become an ``nrow``-wide grid; 2-D toy data becomes a scatter plot over real points. Each is
     saved as ``<dirpath>/step_<g_steps>.png`` and logged as ``samples`` (the EMA generator when enabled), in
     TensorBoard with the step above it and, for conditional models, the class (or caption) of each row. A grid of
-    real training images is saved and logged once, as ``real.png`` / ``real``.
+    real training images is saved and logged once, as ``real.png`` / ``real``. Text-to-image models also log their
+    grid's captions as text (``captions``), and multi-stage ones (StackGAN Stage-II, v2) every stage of the first
+    4 columns side by side (``stages_<step>.png`` / ``samples_stages``, :func:`stage_grid`).
     """
 
     def __init__(self, dirpath: str, every_n_steps: int = 200, n_samples: int = 64, nrow: int = 8, seed: int = 1234):
@@ -107,6 +134,13 @@ class SampleGrid(L.Callback):
         path = self.dirpath / f"step_{step:06d}.png"
         save_image(image, path)
         log_image(trainer, "samples", shown, step)
+        stages = stage_grid(pl_module, z, labels, self.nrow) if labels is not None else None
+        if stages is not None:
+            grid, n_stages = stages
+            save_image(grid, self.dirpath / f"stages_{step:06d}.png")
+            title = f"generator step {step}: each cell the {n_stages} stages, smallest first"
+            log_image(trainer, "samples_stages", annotate(grid, title, self.row_labels(pl_module, labels),
+                                                          cell=samples.shape[-2] + 2), step)
         self.last_written = step
         return path
 
@@ -137,6 +171,9 @@ class SampleGrid(L.Callback):
 
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self.write_real(trainer)
+        texts = getattr(pl_module, "grid_texts", None)
+        if texts:  # the sample grid's captions in full, one per row (TensorBoard's TEXT tab)
+            log_text(trainer, "captions", "\n".join(f"{i + 1}. {t}" for i, t in enumerate(texts)), 0)
         self.write(trainer, pl_module)
 
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, *args) -> None:

@@ -4,7 +4,9 @@ Images: FID / KID / IS of ``n_samples`` generated images against the first ``n_r
 in the space of a feature network; ``accuracy`` (conditional models) is the share of images the classifier
 assigns to the class they were generated for; ``modes`` counts the classes (or, for 3-channel images scored by a
 1-channel classifier, the 1,000 Stacked-MNIST digit triples) that the classifier sees in the samples.
-2-D mixtures: modes covered and the share of high-quality samples.
+2-D mixtures: modes covered and the share of high-quality samples. Text-to-image models (StackGAN) draw each image
+for a test caption, and ``attributes`` / ``r_precision`` / ``diversity`` score them (:mod:`gan_lab.metrics.text_image`;
+they need no feature network).
 Every result carries its protocol, so numbers are never reported without what they were measured on.
 """
 
@@ -19,6 +21,7 @@ from torch import Tensor, nn
 from gan_lab.data import GaussianMixtureDataModule
 from gan_lab.metrics.features import FeatureNetworkError
 from gan_lab.metrics.image import FeatureCache, Progress, extract, fake_batches, image_metrics, real_batches
+from gan_lab.metrics.text_image import TEXT_METRICS, TextImageScores
 from gan_lab.metrics.toy import mode_coverage, mode_histogram_stats, stacked_mnist_modes
 
 
@@ -54,12 +57,27 @@ def evaluate_generator(model, datamodule, network: nn.Module | None = None, metr
     generate = lambda z, y: model.generate(z, y, ema=ema)  # noqa: E731
     num_classes = getattr(model, "num_classes", None)  # conditional: every class equally often
     labels = torch.arange(n_samples, device=model.device) % num_classes if num_classes else None
+    text_metrics = [m for m in metrics if m in TEXT_METRICS]
+    scores = None
+    if getattr(model, "text_conditional", False):  # text-to-image: one test caption per image (caption_inputs)
+        scores = TextImageScores(datamodule, text_metrics, n_samples, cache.directory if cache else None, seed)
+        labels = scores.embeddings.to(model.device)
+    elif text_metrics:
+        raise FeatureNetworkError(f"{text_metrics} score text-to-image models (model=stackgan...); this checkpoint's "
+                                  f"model ({type(model).__name__}) does not read text")
     fakes = fake_batches(generate, model.sample_z, n_samples, batch_size, seed, truncation, labels)
+    if text_metrics:
+        fakes = _tap(fakes, scores.see)
     if isinstance(datamodule, GaussianMixtureDataModule):
         points = torch.cat([f.flatten(1).cpu() for f in fakes])
         protocol.update(metric="modes covered (≥ 1/5 of the fair share within 3σ) and high-quality share (within 3σ)")
         return mode_coverage(points, datamodule.centers, datamodule.std), protocol
 
+    if scores is not None and not [m for m in metrics if m not in TEXT_METRICS]:  # text scores only: no features
+        for _ in fakes:
+            pass
+        results, text_protocol = scores.results(model, ema)
+        return results, protocol | text_protocol
     real_split = datamodule.split(train=split == "train")
     n_real = min(n_real or n_samples, len(real_split))
     device = model.device
@@ -76,7 +94,7 @@ def evaluate_generator(model, datamodule, network: nn.Module | None = None, metr
         fakes = _tap(fakes, lambda images: found.append(_mode_ids(network, images)))
     predicted: list[Tensor] = []
     if "accuracy" in metrics:
-        if labels is None:
+        if not num_classes:
             raise FeatureNetworkError("'accuracy' (generated images classified as their requested class) needs a "
                                       "conditional model")
         fakes = _tap(fakes, lambda images: predicted.append(_mode_ids(network, images)[0].cpu()))
@@ -93,7 +111,24 @@ def evaluate_generator(model, datamodule, network: nn.Module | None = None, metr
     if predicted:
         results["accuracy"] = (torch.cat(predicted) == labels.cpu()).float().mean().item()
         protocol["labels"] = f"classes 0..{num_classes - 1} in turn, {n_samples // num_classes}+ images each"
+    if scores is not None:
+        text_results, text_protocol = scores.results(model, ema)
+        results, protocol = results | text_results, protocol | text_protocol
     return results, protocol
+
+
+@torch.no_grad()
+def spread(model, labels: Tensor, n_z: int = 16, seed: int = 0, ema: bool = True) -> tuple[float, float]:
+    """(distance across labels at one z, distance across z for one label): mean RMS pixel distances between the
+    images of ``n_z`` fixed z under each of the k ``labels`` (classes (k,) or caption embeddings (k, E))."""
+    g = torch.Generator().manual_seed(seed)
+    k = len(labels)
+    z = model.sample_z(n_z, generator=g)
+    images = model.generate(z.repeat(k, 1), labels.to(model.device).repeat_interleave(n_z, 0), ema=ema)
+    images = images.float().flatten(1).view(k, n_z, -1) / images[0].numel() ** 0.5  # RMS: distance / sqrt(pixels)
+    across_labels = torch.cdist(images.transpose(0, 1), images.transpose(0, 1)).mean() * k / (k - 1)  # per z
+    across_z = torch.cdist(images, images).mean() * n_z / (n_z - 1)  # per label
+    return across_labels.item(), across_z.item()
 
 
 @torch.no_grad()
@@ -104,11 +139,5 @@ def label_effect(model, n_z: int = 16, seed: int = 0, ema: bool = True) -> float
     by the mean distance between images of one label under different z. 0: the label changes nothing (the model
     ignores it); around 1 or more: the class matters as much as the noise, as in a model that conditions.
     """
-    g = torch.Generator().manual_seed(seed)
-    k = model.num_classes
-    z = model.sample_z(n_z, generator=g)
-    labels = torch.arange(k, device=model.device).repeat_interleave(n_z)
-    images = model.generate(z.repeat(k, 1), labels, ema=ema).float().flatten(1).view(k, n_z, -1)
-    across_labels = torch.cdist(images.transpose(0, 1), images.transpose(0, 1)).mean() * k / (k - 1)  # per z
-    across_z = torch.cdist(images, images).mean() * n_z / (n_z - 1)  # per label
-    return (across_labels / across_z.clamp_min(1e-12)).item()
+    across_labels, across_z = spread(model, torch.arange(model.num_classes), n_z, seed, ema)
+    return across_labels / max(across_z, 1e-12)

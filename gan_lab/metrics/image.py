@@ -23,7 +23,7 @@ from torchmetrics.image.kid import KernelInceptionDistance
 
 from gan_lab.metrics.features import FeatureNetworkError
 
-METRICS = ("fid", "kid", "is", "modes", "accuracy")
+METRICS = ("fid", "kid", "is", "modes", "accuracy", "attributes", "r_precision", "diversity")
 
 
 class Precomputed(nn.Module):
@@ -41,7 +41,7 @@ def image_metrics(real: Tensor | None, fake: Tensor, fake_logits: Tensor | None 
                   metrics: Iterable[str] = ("fid", "kid"), kid_subsets: int = 100, kid_subset_size: int = 1000,
                   is_splits: int = 10, seed: int = 0) -> dict[str, float]:
     """FID / KID (mean and std over subsets) / IS (mean and std over splits) from (N, D) features."""
-    metrics = [m for m in metrics if m not in ("modes", "accuracy")]  # classifier counts: evaluation routine
+    metrics = [m for m in metrics if m in ("fid", "kid", "is") or m not in METRICS]  # the others: evaluation routine
     unknown = set(metrics) - set(METRICS)
     if unknown:
         raise FeatureNetworkError(f"unknown metric(s) {sorted(unknown)}: choose from {list(METRICS)}")

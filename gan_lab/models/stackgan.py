@@ -35,6 +35,8 @@ class StackGAN(GANModule):
         grid_captions: how many fixed test captions the sample grid shows (one row each).
     """
 
+    text_conditional = True  # generates from caption embeddings (generate text=..., evaluate metrics=[attributes])
+
     def __init__(self, generator: nn.Module, discriminator: nn.Module, *args, kl_weight: float = 2.0,
                  image_size: int = 64, grid_captions: int = 8, **kwargs):
         if kwargs.get("n_critic", 1) != 1:
@@ -102,6 +104,11 @@ class StackGAN(GANModule):
             raise ConfigError("StackGAN generates from text: pass caption embeddings (e.g. generate text=\"...\")")
         return super().generate(z, labels.to(self.device), ema)
 
+    @torch.no_grad()
+    def stage_images(self, z: Tensor, labels: Tensor, ema: bool = True) -> list[Tensor]:
+        """The images of every stage (smallest first) for the same z and captions: here the one Stage-I image."""
+        return [self.generate(z, labels, ema)]
+
 
 class FrozenStageI(nn.Module):
     """Stage-I generator (frozen, eval mode) followed by the Stage-II generator: (z, embedding) → 256 image."""
@@ -132,7 +139,7 @@ class StackGANStageII(StackGAN):
         if not stage1_ckpt:
             raise ConfigError("model=stackgan_stage2 needs model.stage1_ckpt=<stage-I run>/checkpoints/last.ckpt")
         stage1 = load_model(stage1_ckpt)[0]
-        if not isinstance(stage1, StackGAN) or isinstance(stage1, StackGANStageII):
+        if type(stage1) is not StackGAN:  # not Stage-II, nor StackGAN-v2
             raise ConfigError(f"model.stage1_ckpt={stage1_ckpt} is not a Stage-I StackGAN checkpoint")
         emb = stage1.generator.ca.fc.in_features
         if emb != embedding_dim:
@@ -146,3 +153,13 @@ class StackGANStageII(StackGAN):
 
     def configure_optimizers(self):
         return [self.g_optimizer(self.generator.stage2.parameters()), self.d_optimizer(self.discriminator.parameters())]
+
+    @torch.no_grad()
+    def stage_images(self, z: Tensor, labels: Tensor, ema: bool = True) -> list[Tensor]:
+        """[the frozen Stage-I's images, Stage-II's refinement of them] for the same z and captions."""
+        net = self.sampler if ema else self.generator
+        z, labels = z.to(self.device), labels.to(self.device)
+        noise = self.noise if self.training else None  # as fake_images draws the CA noise
+        with eval_mode(net):
+            low, _, _ = net.stage1(z, labels, noise)
+            return [low, net.stage2(low, labels, noise)[0]]

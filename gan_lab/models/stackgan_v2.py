@@ -1,0 +1,125 @@
+"""StackGAN-v2 (StackGAN++, Zhang et al. 2018) on the shared training rule: one generator tree drawing every
+resolution at once, one matching-aware discriminator per branch, trained jointly.
+
+Per branch i (images at size s_i; the real ones are area-downsampled copies of the data's images):
+
+    D_i loss = [c(x, t) → 1] + [c(x̂, t) → 0] + [c(G_i, t) → 0]
+               + uncond_weight · ([u(x) → 1] + [u(x̂) → 1] + [u(G_i) → 0])          (BCE on logits)
+
+with c / u the conditional / unconditional heads, x̂ a real image of a *different* class with the caption t of x
+(a mismatched pair: wrong for c, but a real image for u). D loss = Σ_i D_i loss; with uncond_weight = 0 each D_i is
+StackGAN-v1's real + ½(wrong + fake). As the released code (``trainer.py``, ``condGANTrainer``).
+
+    G loss = Σ_i [−log σ(c(G_i, t)) − uncond_weight · log σ(u(G_i))] + kl_weight · KL
+             + colour_weight · Σ_i (mean((μ_i − μ_{i−1})²) + 5 · mean((Σ_i − Σ_{i−1})²))
+
+μ_i, Σ_i: each image's mean colour (3,) and 3×3 colour covariance over its pixels; the coarser branch's statistics
+are detached, and the means are over batch and elements, as the released code's ``MSELoss`` (its α is 50 in the
+``*_color`` configs, 0 in the text-to-image birds config). EMA of G (0.999, as released) samples and evaluates.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from gan_lab.data.captioned import mismatched_indices
+from gan_lab.data.shapes import downsample
+from gan_lab.errors import ConfigError
+from gan_lab.models.stackgan import StackGAN
+from gan_lab.nets.stackgan_v2 import pack, unpack
+
+
+def colour_statistics(images: Tensor) -> tuple[Tensor, Tensor]:
+    """(mean colour (B, C), colour covariance over the pixels (B, C, C)) of images (B, C, H, W)."""
+    x = images.flatten(2)
+    mu = x.mean(2)
+    centred = x - mu[:, :, None]
+    return mu, centred @ centred.transpose(1, 2) / x.shape[2]
+
+
+def colour_consistency(fine: Tensor, coarse: Tensor) -> tuple[Tensor, Tensor]:
+    """(mean((μ_fine − μ_coarse)²), mean((Σ_fine − Σ_coarse)²)) over batch and elements (the caller detaches the
+    coarse images and weighs the terms α and 5α)."""
+    (mu_f, cov_f), (mu_c, cov_c) = colour_statistics(fine), colour_statistics(coarse)
+    return (mu_f - mu_c).pow(2).mean(), (cov_f - cov_c).pow(2).mean()
+
+
+def stackgan_v2_d_loss(real: tuple[Tensor, Tensor], wrong: tuple[Tensor, Tensor], fake: tuple[Tensor, Tensor],
+                       uncond_weight: float) -> Tensor:
+    """One branch's D loss from (conditional, unconditional) logits of real, mismatched-real and fake images."""
+    cond = F.softplus(-real[0]).mean() + F.softplus(wrong[0]).mean() + F.softplus(fake[0]).mean()
+    uncond = F.softplus(-real[1]).mean() + F.softplus(-wrong[1]).mean() + F.softplus(fake[1]).mean()
+    return cond + uncond_weight * uncond
+
+
+class StackGANv2(StackGAN):
+    """Args (besides StackGAN's; ``generator``/``discriminator`` are the v2 nets):
+        sizes: the branch sizes (smallest first); the nets must have been built for them.
+        uncond_weight: weight of the unconditional heads' terms in D's and G's losses (released: 1).
+        colour_weight: α of the colour-consistency regulariser (α on the means, 5α on the covariances; 0: off).
+    """
+
+    def __init__(self, generator: nn.Module, discriminator: nn.Module, *args, sizes: list[int],
+                 uncond_weight: float = 1.0, colour_weight: float = 50.0, **kwargs):
+        sizes = tuple(sizes)
+        if tuple(generator.sizes) != sizes or tuple(discriminator.sizes) != sizes:
+            raise ConfigError(f"model.sizes={list(sizes)} but the generator draws {list(generator.sizes)} px and the "
+                              f"discriminators judge {list(discriminator.sizes)} px: set both from model.sizes")
+        super().__init__(generator, discriminator, *args, image_size=sizes[-1], **kwargs)
+        self.sizes, self.channels = sizes, generator.channels
+        self.uncond_weight, self.colour_weight = uncond_weight, colour_weight
+
+    def fake_images(self, generator: nn.Module, z: Tensor, labels: Tensor) -> Tensor:
+        images, mu, logvar = generator(z, labels, self.noise if self.training else None)
+        self._kl = generator.ca.kl(mu, logvar)
+        return pack(images)
+
+    def real_images(self, images: Tensor) -> Tensor:
+        size = images.shape[-1]
+        if size < self.sizes[-1]:
+            raise ConfigError(f"data.image_size={size} is smaller than StackGAN-v2's largest branch "
+                              f"({self.sizes[-1]} px): raise data.image_size or lower model.sizes")
+        return pack([images.float() if s == size else downsample(images, s) for s in self.sizes])
+
+    def discriminator_loss(self, real: Tensor, fake: Tensor, labels: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+        reals, fakes = unpack(real, self.channels, self.sizes), unpack(fake, self.channels, self.sizes)
+        wrong = mismatched_indices(self._classes, self.noise)  # a real image of another class, with t
+        real_out = self.discriminator(reals, labels)
+        wrong_out = self.discriminator([x[wrong] for x in reals], labels)
+        fake_out = self.discriminator(fakes, labels)
+        losses = [stackgan_v2_d_loss(r, w, f, self.uncond_weight) for r, w, f in zip(real_out, wrong_out, fake_out)]
+        loss = torch.stack(losses).sum()
+        logs = {"d_loss": loss, "D(x)": real_out[-1][0].detach().sigmoid().mean(),
+                "D(x,wrong)": wrong_out[-1][0].detach().sigmoid().mean(),
+                "D(G(z))": fake_out[-1][0].detach().sigmoid().mean(),
+                "D_uncond(G(z))": fake_out[-1][1].detach().sigmoid().mean()}
+        logs |= {f"d_loss_{s}px": branch.detach() for s, branch in zip(self.sizes, losses)}
+        return loss, logs
+
+    def generator_loss(self, fake: Tensor, labels: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+        fakes = unpack(fake, self.channels, self.sizes)
+        outs = self.discriminator(fakes, labels)
+        adversarial = sum(self.g_loss(c) + self.uncond_weight * self.g_loss(u) for c, u in outs)
+        mean_terms, cov_terms = zip(*(colour_consistency(fine, coarse.detach())
+                                      for fine, coarse in zip(fakes[1:], fakes[:-1])))
+        colour = sum(mean_terms) + 5 * sum(cov_terms)
+        loss = adversarial + self.kl_weight * self._kl + self.colour_weight * colour
+        return loss, {"g_loss": adversarial, "kl": self._kl.detach(), "colour_consistency": colour.detach()}
+
+    @torch.no_grad()
+    def generate_branches(self, z: Tensor, labels: Tensor, ema: bool = True) -> list[Tensor]:
+        """Every branch's images (smallest first) for one z and caption embedding each."""
+        return unpack(super().generate(z, labels, ema), self.channels, self.sizes)
+
+    @torch.no_grad()
+    def stage_images(self, z: Tensor, labels: Tensor, ema: bool = True) -> list[Tensor]:
+        return self.generate_branches(z, labels, ema)
+
+    @torch.no_grad()
+    def generate(self, z: Tensor, labels: Tensor | None = None, ema: bool = True) -> Tensor:
+        """The largest branch's images (what samples, generate and evaluate show)."""
+        if labels is None:
+            return super().generate(z, labels, ema)  # the one-line "generates from text" error
+        return self.generate_branches(z, labels, ema)[-1]
