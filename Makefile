@@ -2,7 +2,7 @@ PYTHON ?= python3.11
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 ARGS   ?=
-DEMO   := trainer.max_steps=400 callbacks.samples.every_n_steps=100 hydra.run.dir=outputs/demo tags=[demo]
+DEMO   := trainer.max_steps=400 +stabilizer=ema model.ema_decay=0.99 model.ema_start=100 callbacks.samples.every_n_steps=100 hydra.run.dir=outputs/demo tags=[demo]
 
 .DEFAULT_GOAL := help
 .PHONY: help install test test-full demo train tensorboard bench bench-modes bench-conditioning clean

@@ -54,3 +54,14 @@ def test_impossible_image_sizes_list_the_valid_ones():
         DCGANGenerator(16, 3, 32, attention_at=32)
     with pytest.raises(ConfigError, match="unknown norm 'group'"):
         DCGANDiscriminator(1, 28, norm="group")
+
+
+def test_mlp_generator_output_scale_multiplies_the_linear_output_only():
+    torch.manual_seed(0)
+    plain = MLPGenerator(2, 2, 1, hidden=[8], norm="none", output="linear")
+    scaled = MLPGenerator(2, 2, 1, hidden=[8], norm="none", output="linear", output_scale=3.0)
+    scaled.load_state_dict(plain.state_dict())
+    z = torch.randn(5, 2)
+    assert torch.allclose(scaled(z), 3.0 * plain(z))
+    with pytest.raises(ValueError, match="linear output"):
+        MLPGenerator(2, 2, 1, hidden=[8], output="tanh", output_scale=3.0)

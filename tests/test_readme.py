@@ -23,7 +23,8 @@ CONFIG_OF = {  # module -> config name (latent: latent/<subcommand>)
     "gan_lab": "train", "gan_lab.classifier": "classifier", "gan_lab.evaluate": "evaluate",
     "gan_lab.generate": "generate", "gan_lab.text_encoder": "text_encoder",
 }
-FILL = {"model=…": "model=cgan", "…": "outputs/run/checkpoints/last.ckpt", "<run>": "outputs/run", "/path/to/images": "images"}
+FILL = {"model=…": "model=cgan", "…": "outputs/run/checkpoints/last.ckpt", "<run>": "outputs/run",
+        "/path/to/images": "images", "<stage-I run>": "outputs/stackgan"}
 
 # Commands that are not composed here, with the reason (every other README command is composed).
 NOT_COMPOSED = {

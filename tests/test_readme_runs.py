@@ -5,10 +5,10 @@ type it, in an empty folder (``outputs/`` and ``data/`` relative to it, as on a 
 command composes, plus size overrides appended after it (``TINY``: 2 generator steps, small evaluations, one
 epoch), is handed to the function behind the command (``train``, ``evaluate``, ``generate``, the latent tools,
 the classifier and text-encoder trainers). The placeholders (``<run>``, ``…``, ``/path/to/images``) name
-artefacts made once per module by README commands themselves: a trained run, a conditional run, the default-data
-classifier, an encoder, a text encoder, a CSV of attributes, an image folder, the MNIST files in ``data/``.
-A command that asks for GPUs must stop with gan_lab's one-line error on this CPU machine; sweeps (``-m``) run
-their first trial (``tests/test_sweeps.py`` runs whole sweeps).
+artefacts made once per module by README commands themselves: a trained run, a conditional run, a StackGAN
+Stage-I run, the default-data classifier, an encoder, a text encoder, a CSV of attributes, an image folder and
+the MNIST files in ``data/``. A command that asks for GPUs must stop with gan_lab's one-line error on this CPU
+machine; sweeps (``-m``) run their first trial (``tests/test_sweeps.py`` runs whole sweeps).
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ FUNCTIONS = {
 }
 CONFIG_OF = {"gan_lab": "train", "gan_lab.classifier": "classifier", "gan_lab.evaluate": "evaluate",
              "gan_lab.generate": "generate", "gan_lab.text_encoder": "text_encoder"}
-RUN, CGAN = "outputs/run", "outputs/cgan"  # the artefacts' folders in the working folder
+RUN, CGAN, STAGE1 = "outputs/run", "outputs/cgan", "outputs/stackgan"  # the artefacts' folders in the working folder
 CONDITIONAL = ("classes=", "metrics=[accuracy]")  # commands that need the conditional run
 README_TEXT = README.read_text()
 
@@ -63,7 +63,8 @@ def parse(command: str) -> tuple[str, list[str]]:
     ckpt = f"{CGAN if any(c in command for c in CONDITIONAL) else RUN}/checkpoints/last.ckpt"
     text_model = "data=shapes" in command or "data=cub" in command
     for old, new in {"model=…": "model=stackgan" if text_model else "model=cgan",
-                     "encoder=…": f"encoder={RUN}/encoder/encoder.ckpt", "…": ckpt, "<run>": RUN,
+                     "encoder=…": f"encoder={RUN}/encoder/encoder.ckpt", "…": ckpt, "<stage-I run>": STAGE1,
+                     "<run>": RUN,
                      "outputs/outputs": "outputs", "/path/to/images": "images"}.items():
         command = command.replace(old, new)
     argv = shlex.split(command.removeprefix(".venv/bin/"))[2:]  # drop "python -m"
@@ -111,6 +112,7 @@ def workdir(tmp_path_factory, cifar_folder):
     write_layout(root / "data" / "birds", dim=1024)
     run("train", ["trainer.max_steps=4"], RUN)
     run("train", ["model=cgan", "trainer.max_steps=4"], CGAN)
+    run("train", ["model=stackgan", "data=shapes", "trainer.max_steps=2"], STAGE1)
     run(*parse("python -m gan_lab.classifier"))
     run(*parse("python -m gan_lab.latent encoder ckpt=…"))
     run(*parse("python -m gan_lab.text_encoder data=shapes"))

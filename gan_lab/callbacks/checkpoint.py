@@ -23,6 +23,10 @@ class CheckpointOnException(L.Callback):
 
     Diverged runs (NaN/inf losses) are the exception: their weights are worthless, so the last good
     ``last.ckpt`` is kept as it is.
+
+    Why not Lightning's ``OnExceptionCheckpoint``: it saves on every exception, a NaN divergence included (it would
+    replace the last good checkpoint with diverged weights) and before the first step, and to a file of its own;
+    here the save is the run's one ``last.ckpt``, which is the path the interruption message tells users to resume.
     """
 
     def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException) -> None:

@@ -153,6 +153,9 @@ class GANModule(L.LightningModule):
             )
         self.channels_last, self.torch_compile = channels_last, torch_compile
         self.collapse_patience = collapse_patience
+        # EMA of G only, updated after each generator step, read by ``sampler`` (generate/evaluate/samples). Lightning's
+        # EMAWeightAveraging averages the whole LightningModule (D too) per optimiser-step batch and swaps the
+        # average in for validation only: not what GAN sampling needs.
         self.generator_ema = (
             AveragedModel(generator, multi_avg_fn=get_ema_multi_avg_fn(ema_decay), use_buffers=True)
             if ema_decay else None

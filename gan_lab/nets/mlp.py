@@ -18,10 +18,12 @@ class MLPGenerator(nn.Module):
     Args:
         hidden: widths of the hidden layers (the seed: 128, 256, 512, 1024; no norm after the first).
         output: ``tanh`` for images in [-1, 1]; ``linear`` for unbounded data such as 2-D mixtures.
+        output_scale: the linear output is multiplied by it (the data's scale, e.g. 3 for the 25-Gaussian grid on
+            [-4, 4]²): G starts at the data's spread instead of spending thousands of steps growing its last layer.
     """
 
     def __init__(self, latent_dim: int, channels: int, image_size: int, hidden: list[int] = (128, 256, 512, 1024),
-                 norm: str = "batch", output: str = "tanh"):
+                 norm: str = "batch", output: str = "tanh", output_scale: float = 1.0):
         super().__init__()
         self.shape = (channels, image_size, image_size)
         layers, width = [], latent_dim
@@ -33,10 +35,14 @@ class MLPGenerator(nn.Module):
             layers.append(nn.Tanh())
         elif output != "linear":
             raise ValueError(f"output must be 'tanh' or 'linear', got {output!r}")
+        if output_scale != 1 and output == "tanh":
+            raise ValueError("output_scale is for the linear output (a tanh output is in [-1, 1] as images are)")
         self.net = nn.Sequential(*layers)
+        self.output_scale = output_scale
 
     def forward(self, z: Tensor) -> Tensor:  # (B, latent_dim) -> (B, C, H, W)
-        return self.net(z).view(len(z), *self.shape)
+        x = self.net(z).view(len(z), *self.shape)
+        return x if self.output_scale == 1 else x * self.output_scale
 
 
 class MLPDiscriminator(nn.Module):
