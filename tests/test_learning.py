@@ -66,7 +66,9 @@ def test_each_conditioning_pair_draws_the_asked_class_after_2000_steps(make_cfg,
     assert results["accuracy"] >= CONDITIONING_BOUNDS[pair]
 
 
-DEMO_MIN_IS = 99.0  # measured: see README "Quick start"
+# measured (seed 0, 2-epoch mnist_5k classifier, 1,000 samples): Inception Score 2.74 in the classifier's space,
+# 10/10 classes; real test digits score 6.81 there. The bound leaves room for platform differences.
+DEMO_MIN_IS = 2.2
 
 
 def test_make_demo_draws_recognisable_digits_of_every_class(make_cfg, tmp_path):

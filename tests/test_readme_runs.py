@@ -13,6 +13,7 @@ machine; sweeps (``-m``) run their first trial (``tests/test_sweeps.py`` runs wh
 
 from __future__ import annotations
 
+import json
 import shlex
 import shutil
 from pathlib import Path
@@ -95,7 +96,10 @@ def run(config: str, overrides: list[str], output_dir: str | None = None):
                 OmegaConf.update(cfg, key, value)
         cfg.pop("hydra")
     module, name = FUNCTIONS[config].split(":")
-    return getattr(importlib.import_module(module), name)(cfg)
+    try:
+        return getattr(importlib.import_module(module), name)(cfg)
+    finally:
+        HydraConfig.instance().cfg = None  # as after a command: no Hydra run state leaks into other tests
 
 
 @pytest.fixture(scope="module")
@@ -146,6 +150,10 @@ def test_readme_command_runs(command, workdir):
         return
     result = run(config, overrides, output_dir)
     assert result is not None
+    if config == "evaluate" and "features=classifier" in command:  # the protocol names the classifier file used
+        run_dir = CGAN if any(c in command for c in CONDITIONAL) else RUN
+        protocol = json.loads((workdir / run_dir / "eval" / "eval_classifier.json").read_text())["protocol"]
+        assert (workdir / protocol["feature_weights"].split(" (trained on")[0]).is_file()
     if config == "train":
         assert (workdir / output_dir / "checkpoints" / "last.ckpt").is_file()
         assert (workdir / output_dir / "metrics.json").is_file()

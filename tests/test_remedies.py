@@ -202,12 +202,14 @@ def test_remedies_under_ddp_keep_ranks_identical(make_cfg, tmp_path):
 # --- learning claim (slow): measured bound ----------------------------------------------------------------------
 
 @pytest.mark.slow
-def test_mode_collapse_best_covers_the_ring(make_cfg):
-    """Measured (seed 0, 12,000 generator steps, 2-core CPU shared with other jobs, ~250 s): 8/8 modes, 81.5 %
-    high quality. The bound leaves room for platform differences; the issue's ≥ 97 % target is not reached yet."""
-    metrics = train(make_cfg("experiment=mode_collapse_best", "data=ring", "seed=0", "trainer.max_steps=12000",
+@pytest.mark.parametrize(("data", "modes", "bound"), [("ring", 8, 0.88), ("grid", 25, 0.87)])
+def test_mode_collapse_best_covers_every_mode(make_cfg, data, modes, bound):
+    """The recipe as users run it (20,000 generator steps, seed 0). Measured with benchmarks/mode_collapse.py on a
+    2-core CPU shared with other jobs (~850 s each): ring 8/8 at 92.4 % high quality, grid 25/25 at 91.4 %. The
+    bounds leave room for platform differences; the issue's ≥ 97 % / ≥ 95 % targets are not reached yet."""
+    metrics = train(make_cfg("experiment=mode_collapse_best", f"data={data}", "seed=0", "trainer.max_steps=20000",
                              "trainer.log_every_n_steps=50"))
-    assert metrics["val/modes_covered"] == 8 and metrics["val/high_quality"] >= 0.75
+    assert metrics["val/modes_covered"] == modes and metrics["val/high_quality"] >= bound
 
 
 def test_mode_collapse_study_prints_its_table_with_the_published_rows(tmp_path):

@@ -88,8 +88,9 @@ class ClassifierFeatures(nn.Module):
 
     def __init__(self, checkpoint: str):
         super().__init__()
-        from gan_lab.metrics.classifier import load_classifier
+        from gan_lab.metrics.classifier import load_classifier, resolve_classifier_path
 
+        checkpoint = resolve_classifier_path(checkpoint)  # the protocol names the file actually used
         self.classifier = load_classifier(checkpoint)
         self.weights = f"{checkpoint} (trained on {self.classifier.dataset})"
         self.num_features = self.classifier.num_features
