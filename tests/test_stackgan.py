@@ -90,3 +90,12 @@ def test_stackgan_needs_captioned_batches(make_cfg):
     model, _, _ = build(make_cfg("model=stackgan", *TINY))
     with pytest.raises(ConfigError, match="captioned data"):
         model.training_step((torch.zeros(2, 3, 16, 16), torch.zeros(2, dtype=torch.long)), 0)
+
+
+def test_ca_mu_init_scale_scales_only_the_mu_rows():
+    torch.manual_seed(0)
+    plain = ConditioningAugmentation(16, 4)
+    torch.manual_seed(0)
+    scaled = ConditioningAugmentation(16, 4, mu_init_scale=10.0)
+    assert torch.allclose(scaled.fc.weight[:4], 10 * plain.fc.weight[:4])  # μ
+    assert torch.equal(scaled.fc.weight[4:], plain.fc.weight[4:]) and torch.equal(scaled.fc.bias, plain.fc.bias)

@@ -73,11 +73,11 @@ class StackGANv2Generator(nn.Module):
     width and doubles the size; a 3×3 conv + tanh per branch gives its image."""
 
     def __init__(self, latent_dim: int, embedding_dim: int, channels: int = 3, sizes: tuple[int, ...] = (64, 128, 256),
-                 c_dim: int = 128, width: int = 64, n_residual: int = 2):
+                 c_dim: int = 128, width: int = 64, n_residual: int = 2, mu_init_scale: float = 1.0):
         super().__init__()
         self.sizes, self.channels = check_sizes(sizes), channels
         k = check_size(self.sizes[0], "StackGAN-v2 first branch")
-        self.ca = ConditioningAugmentation(embedding_dim, c_dim)
+        self.ca = ConditioningAugmentation(embedding_dim, c_dim, mu_init_scale)
         c0 = width * 2 ** k
         self.c0 = c0
         self.fc = nn.Sequential(nn.Linear(latent_dim + c_dim, 2 * c0 * 16, bias=False), nn.BatchNorm1d(2 * c0 * 16),
