@@ -46,9 +46,10 @@ def readme_commands() -> list[str]:
     return commands
 
 
-def compose_command(command: str):
-    """The Hydra config `command` builds (the first value of each sweep); composing writes nothing."""
-    for old, new in FILL.items():
+def command_overrides(command: str, fill: dict[str, str]) -> tuple[str, list[str]]:
+    """(config name, overrides) of a README command, its placeholders replaced by ``fill`` (the first value of
+    each sweep; Hydra's own flags dropped)."""
+    for old, new in fill.items():
         command = command.replace(old, new)
     argv = shlex.split(command.removeprefix(".venv/bin/"))[2:]  # drop "python -m"
     module, args = argv[0], [a for a in argv[1:] if a != "-m"]
@@ -56,16 +57,19 @@ def compose_command(command: str):
         i = args.index("--cfg")
         del args[i:i + 2]
     args = [a for a in args if not a.startswith("--")]  # --help (tested in test_console.py)
-    if module == "gan_lab.latent":
-        config, args = f"latent/{args[0]}", args[1:]
-    else:
-        config = CONFIG_OF[module]
+    config = f"latent/{args.pop(0)}" if module == "gan_lab.latent" else CONFIG_OF[module]
     overrides = []
     for arg in args:
         key, _, value = arg.partition("=")
         if "," in value and not value.startswith("["):  # a sweep: compose its first value
             value = value.split(",")[0]
         overrides.append(f"{key}={value}")
+    return config, overrides
+
+
+def compose_command(command: str):
+    """The Hydra config `command` builds (the first value of each sweep); composing writes nothing."""
+    config, overrides = command_overrides(command, FILL)
     with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
         return compose(config, overrides=overrides, return_hydra_config=True)
 

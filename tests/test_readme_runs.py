@@ -14,7 +14,6 @@ machine; sweeps (``-m``) run their first trial (``tests/test_sweeps.py`` runs wh
 from __future__ import annotations
 
 import json
-import shlex
 import shutil
 from pathlib import Path
 
@@ -25,7 +24,7 @@ from omegaconf import OmegaConf, open_dict
 from PIL import Image
 
 from tests.conftest import QUIET, SHARED_DATA
-from tests.test_readme import COMMANDS, NOT_COMPOSED, README, ROOT
+from tests.test_readme import COMMANDS, NOT_COMPOSED, README, ROOT, command_overrides
 
 NOT_RUN = {  # besides NOT_COMPOSED and the make targets
     "python -m gan_lab --help": "gan_lab's own help, run in tests/test_console.py",
@@ -52,32 +51,19 @@ FUNCTIONS = {
     "latent/progress": "gan_lab.latent.tools:progress", "latent/encoder": "gan_lab.latent.tools:train_encoder",
     "latent/arithmetic": "gan_lab.latent.tools:arithmetic", "latent/features": "gan_lab.latent.tools:probe_features",
 }
-CONFIG_OF = {"gan_lab": "train", "gan_lab.classifier": "classifier", "gan_lab.evaluate": "evaluate",
-             "gan_lab.generate": "generate", "gan_lab.text_encoder": "text_encoder"}
 RUN, CGAN, STAGE1 = "outputs/run", "outputs/cgan", "outputs/stackgan"  # the artefacts' folders in the working folder
 CONDITIONAL = ("classes=", "metrics=[accuracy]")  # commands that need the conditional run
 README_TEXT = README.read_text()
 
 
 def parse(command: str) -> tuple[str, list[str]]:
-    """(config name, overrides) of a README command with its placeholders filled in."""
+    """(config name, overrides) of a README command with its placeholders naming this module's artefacts."""
     ckpt = f"{CGAN if any(c in command for c in CONDITIONAL) else RUN}/checkpoints/last.ckpt"
     text_model = "data=shapes" in command or "data=cub" in command
-    for old, new in {"model=…": "model=stackgan" if text_model else "model=cgan",
-                     "encoder=…": f"encoder={RUN}/encoder/encoder.ckpt", "…": ckpt, "<stage-I run>": STAGE1,
-                     "<run>": RUN,
-                     "outputs/outputs": "outputs", "/path/to/images": "images"}.items():
-        command = command.replace(old, new)
-    argv = shlex.split(command.removeprefix(".venv/bin/"))[2:]  # drop "python -m"
-    module, args = argv[0], [a for a in argv[1:] if a != "-m"]
-    config = f"latent/{args.pop(0)}" if module == "gan_lab.latent" else CONFIG_OF[module]
-    overrides = []
-    for arg in args:
-        key, _, value = arg.partition("=")
-        if "," in value and not value.startswith("["):  # a sweep: its first trial
-            value = value.split(",")[0]
-        overrides.append(f"{key}={value}")
-    return config, overrides
+    return command_overrides(command, {
+        "model=…": "model=stackgan" if text_model else "model=cgan",
+        "encoder=…": f"encoder={RUN}/encoder/encoder.ckpt", "…": ckpt, "<stage-I run>": STAGE1, "<run>": RUN,
+        "outputs/outputs": "outputs", "/path/to/images": "images"})
 
 
 def run(config: str, overrides: list[str], output_dir: str | None = None):
