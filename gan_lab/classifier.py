@@ -34,7 +34,7 @@ def train_classifier(cfg: DictConfig) -> dict[str, float]:
     )
     trainer.fit(module, datamodule=datamodule)
     accuracy = trainer.test(module, datamodule=datamodule, verbose=False)[0]["test/accuracy"]
-    trainer.save_checkpoint(output)
+    trainer.save_checkpoint(output, weights_only=True)  # a feature network: weights and hparams, no optimiser
     n_test = len(datamodule.split(train=False))
     print(f"test accuracy {accuracy:.4f} on {n_test} test images of {datamodule.name}; saved {output}")
     return {"test/accuracy": accuracy, "n_test": n_test}

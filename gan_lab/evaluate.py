@@ -1,6 +1,6 @@
 """``python -m gan_lab.evaluate ckpt=<run>/checkpoints/last.ckpt``: FID / KID / IS (or toy mode coverage) of a
 trained generator, printed and saved as JSON + Markdown with the full protocol. Text-to-image runs (StackGAN) also
-take ``metrics=[attributes,r_precision,diversity,fid]`` (:mod:`gan_lab.metrics.text_image`)."""
+take ``metrics=[attributes,r_precision,swap,diversity,fid]`` (:mod:`gan_lab.metrics.text_image`)."""
 
 from __future__ import annotations
 

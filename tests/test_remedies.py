@@ -43,6 +43,26 @@ def test_packed_discriminator_sees_augmented_packs_and_refuses_labels():
         net(x, torch.zeros(4, dtype=torch.long))
 
 
+
+def test_acgan_critic_pass_sees_the_augmented_images_too():
+    class Classifier(nn.Module):  # records what its one ACGAN pass is shown
+        def classify(self, x):
+            self.seen = x
+            return x.sum((1, 2, 3)), x.flatten(1)[:, :3]
+
+    d = DiscriminatorInput(Classifier(), augment="translation,cutout")
+    x = torch.randn(8, 1, 8, 8)
+    torch.manual_seed(0)
+    out, logits = d.classify(x)
+    torch.manual_seed(0)
+    expected = augment.diff_augment(x, "translation,cutout")
+    assert not torch.equal(expected, x)
+    torch.testing.assert_close(d.net.seen, expected)
+    torch.testing.assert_close(out, expected.sum((1, 2, 3)))
+    with pytest.raises(ConfigError, match="unconditional"):
+        DiscriminatorInput(Classifier(), pack=2).classify(x)
+
+
 # --- minibatch layers ------------------------------------------------------------------------------------------
 
 def test_minibatch_stddev_matches_a_hand_computation():

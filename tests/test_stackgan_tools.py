@@ -15,7 +15,7 @@ from gan_lab.errors import ConfigError
 from gan_lab.metrics import FeatureNetworkError, evaluate_generator
 from gan_lab.metrics.attributes import attribute_classifier, caption_agreement
 from gan_lab.metrics.evaluation import spread
-from gan_lab.metrics.text_image import caption_inputs
+from gan_lab.metrics.text_image import caption_inputs, colour_swap
 from gan_lab.training import train
 from tests.conftest import ROOT, compose_config
 
@@ -113,12 +113,13 @@ def test_caption_inputs_cycle_through_test_items_then_their_captions(stage1):
 def test_evaluate_text_metrics_of_a_stackgan_checkpoint(stage1, tmp_path):
     from gan_lab.evaluate import evaluate
 
-    results = evaluate(_cfg("evaluate", f"ckpt={stage1}", "metrics=[attributes,r_precision,diversity]",
+    results = evaluate(_cfg("evaluate", f"ckpt={stage1}", "metrics=[attributes,r_precision,swap,diversity]",
                             "n_samples=120", "batch_size=50", f"cache_dir={tmp_path}/cache", f"out_dir={tmp_path}"))
     names = ("shape", "colour", "size", "position", "background", "pattern", "outline")
-    assert set(results) == {f"attributes/{n}" for n in names} | {"r_precision", "r_precision_real", "diversity",
-                                                                   "caption_effect"}
-    assert all(0 <= results[k] <= 1 for k in results if k.startswith(("attributes", "r_precision")))
+    swap = {"swap/colour_follows"} | {f"swap/{n}_kept" for n in names if n != "colour"}
+    assert set(results) == {f"attributes/{n}" for n in names} | swap | {"r_precision", "r_precision_real",
+                                                                          "diversity", "caption_effect"}
+    assert all(0 <= results[k] <= 1 for k in results if k.startswith(("attributes", "r_precision", "swap")))
     assert results["diversity"] > 0 and results["caption_effect"] >= 0
     table = (tmp_path / "eval_text.md").read_text()
     assert "| attributes chance | shape 0.200, colour 0.125, size 0.333, position 0.111" in table
@@ -175,3 +176,53 @@ def test_spread_is_rms_pixel_distance_across_labels_and_across_z():
 
     across_labels, across_z = spread(ByLabel(), torch.tensor([0, 1]), n_z=5)
     assert across_labels == pytest.approx(2.0) and across_z == 0.0  # RMS of a difference of 2 at every pixel
+
+
+class _Captions:
+    """Stand-ins for the swap check: text 'embeds' to the attribute values its caption names (parse_caption), G
+    'draws' that vector (``render`` decides how), the classifier 'reads' it back."""
+
+    attributes = {"shape": 5, "colour": 8, "size": 3, "position": 9, "background": 3, "pattern": 4, "outline": 2}
+    device = torch.device("cpu")
+
+    def __init__(self, render):
+        self.render = render
+
+    def encode_text(self, texts):
+        from gan_lab.data.captions import parse_captions
+
+        return parse_captions(texts).clamp(min=0).float()
+
+    def sample_z(self, n, generator):
+        return torch.randn(n, 2, generator=generator)
+
+    def generate(self, z, embedding, ema=True):
+        return self.render(embedding.clone())
+
+    def predict(self, images):
+        return images.long()
+
+
+def test_colour_swap_scores_a_model_that_follows_one_that_ignores_and_one_that_leaks():
+    captions = ["a red circle at the top left", "a big blue square", "a small green cross, striped",
+                "a triangle at the bottom", "a red circle at the top left"]  # no colour / a repeat: left out
+    perfect = _Captions(lambda e: e)
+    assert colour_swap(perfect, perfect, perfect, captions) == {
+        "swap/colour_follows": 1.0, **{f"swap/{n}_kept": 1.0 for n in _Captions.attributes if n != "colour"}}
+    ignores = _Captions(lambda e: torch.zeros_like(e))  # always colour 0 (red)
+    out = colour_swap(ignores, ignores, ignores, captions)
+    g = torch.Generator().manual_seed(0)
+    new = (torch.tensor([0, 5, 3]) + torch.randint(1, 8, (3,), generator=g)) % 8  # the rule's draw, by hand
+    assert out["swap/colour_follows"] == pytest.approx((new == 0).float().mean().item())
+    assert out["swap/shape_kept"] == 1.0
+
+    def leaks(e):  # the colour word also moves the shape
+        e[:, 0] = e[:, 1] % 5
+        return e
+
+    leaky = _Captions(leaks)
+    out = colour_swap(leaky, leaky, leaky, captions)
+    assert out["swap/colour_follows"] == 1.0 and out["swap/size_kept"] == 1.0
+    assert out["swap/shape_kept"] == pytest.approx(((torch.tensor([0, 5, 3]) % 5) == new % 5).float().mean().item())
+    with pytest.raises(FeatureNetworkError, match="name a colour"):
+        colour_swap(perfect, perfect, perfect, ["a triangle at the bottom"])

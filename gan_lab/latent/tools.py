@@ -153,7 +153,7 @@ def train_encoder(cfg: DictConfig) -> dict[str, Any]:
                         callbacks=[RichProgressBar()] if cfg.progress_bar else [], enable_progress_bar=cfg.progress_bar,
                         enable_model_summary=False)
     trainer.fit(module, datamodule=datamodule)
-    trainer.save_checkpoint(out / "encoder.ckpt")
+    trainer.save_checkpoint(out / "encoder.ckpt", weights_only=True)
     report = reconstruction_report(module.eval(), datamodule.split(train=False), cfg.n_eval, cfg.seed)
     report.update(split="test", generator_steps=g_steps, encoder=str(out / "encoder.ckpt"))
     (out / "report.json").write_text(json.dumps(report, indent=2))

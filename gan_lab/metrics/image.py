@@ -22,8 +22,9 @@ from torchmetrics.image.inception import InceptionScore
 from torchmetrics.image.kid import KernelInceptionDistance
 
 from gan_lab.metrics.features import FeatureNetworkError
+from gan_lab.metrics.text_image import TEXT_METRICS
 
-METRICS = ("fid", "kid", "is", "modes", "accuracy", "attributes", "r_precision", "diversity")
+METRICS = ("fid", "kid", "is", "modes", "accuracy", *TEXT_METRICS)
 
 
 class Precomputed(nn.Module):

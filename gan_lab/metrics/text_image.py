@@ -10,6 +10,11 @@ each: the first caption of every test image first). Its scores:
 - ``r_precision``: AttnGAN's protocol with the data's frozen text encoder: each image's own caption among 99 random
   mismatched ones, ranked by cosine with the encoder's image branch (:func:`r_precision`; chance 0.01); also on the
   real test images (``r_precision_real``). Needs a trained encoder (``data.text_encoder=...``).
+- ``swap``: the text–image consistency check: for test captions that name a colour, the same z drawn from the
+  caption and from it with the colour word swapped for another colour (:func:`gan_lab.data.captions.swap_attribute`,
+  embedded by the data's text encoder); ``swap/colour_follows``: share of swapped images whose colour (attribute
+  classifier) is the new one (chance 1/8); ``swap/<attribute>_kept``: share of pairs whose other attributes are read
+  the same on both images (:func:`colour_swap`).
 - ``diversity``: per-caption diversity over z (conditional mode collapse): the mean RMS pixel distance (images in
   [-1, 1]) between images of one caption under different z, over 16 test captions × 16 z; ``caption_effect`` is the
   distance between images of different captions at one z divided by it (:func:`gan_lab.metrics.spread`).
@@ -26,9 +31,10 @@ from gan_lab.data.datamodule import to_tanh_range
 from gan_lab.metrics.attributes import attribute_agreement, attribute_classifier, chance_levels, r_precision
 from gan_lab.metrics.features import FeatureNetworkError
 
-TEXT_METRICS = ("attributes", "r_precision", "diversity")
+TEXT_METRICS = ("attributes", "r_precision", "swap", "diversity")
 N_CANDIDATES = 100  # R-precision: the true caption + 99 mismatched ones (AttnGAN)
 DIVERSITY_CAPTIONS, DIVERSITY_Z = 16, 16
+SWAP_CAPTIONS = 256  # the first test captions that name a colour
 
 
 def caption_inputs(datamodule, n: int) -> tuple[Tensor, list[str] | None, Tensor]:
@@ -59,10 +65,12 @@ class TextImageScores:
         self.classifier = self.encoder = None
         self.predicted: list[Tensor] = []
         self.features: list[Tensor] = []
-        if "attributes" in self.metrics:
+        self.datamodule = datamodule
+        for metric in {"attributes", "swap"} & set(self.metrics):
             if not getattr(datamodule, "attribute_names", ()) or self.captions is None:
-                raise FeatureNetworkError(f"'attributes' needs data whose captions name attributes (data=shapes); "
+                raise FeatureNetworkError(f"{metric!r} needs data whose captions name attributes (data=shapes); "
                                           f"{datamodule.name} has none: use metrics=[r_precision,fid]")
+        if {"attributes", "swap"} & set(self.metrics):
             with torch.enable_grad():  # trained here on first use (evaluation runs without gradients)
                 self.classifier = attribute_classifier(datamodule, cache_dir)
         if "r_precision" in self.metrics:
@@ -88,7 +96,7 @@ class TextImageScores:
         results: dict[str, float] = {}
         n_real = len(self.real)
         protocol = {"captions": f"image i: test item i mod {n_real}, its caption (i div {n_real}) mod {self.k}"}
-        if self.classifier is not None:
+        if "attributes" in self.metrics:
             from gan_lab.data.captions import parse_captions
 
             names = tuple(self.classifier.attributes)
@@ -108,6 +116,11 @@ class TextImageScores:
                                                       torch.Generator().manual_seed(self.seed))
             protocol["r_precision"] = (f"own caption ranked first among it + {N_CANDIDATES - 1} random "
                                        f"captions of other test images by the frozen encoder's cosine (chance {1 / N_CANDIDATES:.2f})")
+        if "swap" in self.metrics:
+            results |= colour_swap(model, self.datamodule, self.classifier, self.captions, self.seed, ema)
+            protocol["swap"] = (f"up to {SWAP_CAPTIONS} test captions naming a colour, drawn at one z as written and "
+                                "with the colour swapped for another: colour_follows = swapped image has the new "
+                                "colour (chance 0.125); <attribute>_kept = read the same on both images")
         if "diversity" in self.metrics:
             from gan_lab.metrics.evaluation import spread
 
@@ -119,3 +132,29 @@ class TextImageScores:
                                      f"under different z ({k} captions × {DIVERSITY_Z} z); caption_effect: across "
                                      "captions at one z / diversity")
         return results, protocol
+
+
+@torch.no_grad()
+def colour_swap(model, datamodule, classifier, captions: list[str], seed: int = 0, ema: bool = True,
+                n: int = SWAP_CAPTIONS) -> dict[str, float]:
+    """Swap one word (the colour) in each of the first ``n`` distinct ``captions`` that name one, draw both captions
+    at the same z, read both images' attributes: ``swap/colour_follows`` (the swapped image has the new colour) and,
+    per other attribute, ``swap/<name>_kept`` (read the same on both images)."""
+    from gan_lab.data.captions import COLOURS, parse_caption, swap_attribute
+
+    colour = list(classifier.attributes).index("colour")
+    named = [c for c in dict.fromkeys(captions) if parse_caption(c)[1] >= 0][:n]
+    if not named:
+        raise FeatureNetworkError("'swap' needs test captions that name a colour; none of these does")
+    g = torch.Generator().manual_seed(seed)
+    old = torch.tensor([parse_caption(c)[1] for c in named])
+    new = (old + torch.randint(1, len(COLOURS), old.shape, generator=g)) % len(COLOURS)
+    swapped = [swap_attribute(c, "colour", COLOURS[v]) for c, v in zip(named, new.tolist())]
+    z = model.sample_z(len(named), generator=g)
+    before, after = (classifier.predict(model.generate(z, datamodule.encode_text(texts).float().to(model.device), ema=ema).float())
+                     for texts in (named, swapped))
+    out = {"swap/colour_follows": (after[:, colour] == new).float().mean().item()}
+    for k, name in enumerate(classifier.attributes):
+        if k != colour:
+            out[f"swap/{name}_kept"] = (after[:, k] == before[:, k]).float().mean().item()
+    return out

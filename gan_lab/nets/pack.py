@@ -25,6 +25,9 @@ def pack(x: Tensor, m: int) -> Tensor:
     return x.reshape(len(x) // m, m * x.shape[1], *x.shape[2:])
 
 
+PACK_LABELS = "model.pack > 1 is for unconditional models (a pack has one output but m labels)"
+
+
 class DiscriminatorInput(nn.Module):
     """D(pack(augment(x))): the net sees augmented (one draw per pack), packed batches; extra args pass through."""
 
@@ -36,12 +39,18 @@ class DiscriminatorInput(nn.Module):
 
     def forward(self, x: Tensor, *args: Tensor) -> Tensor:
         if args and self.pack > 1:
-            raise ConfigError("model.pack > 1 is for unconditional models (a pack has one output but m labels)")
+            raise ConfigError(PACK_LABELS)
         if self.augment:
             x = diff_augment(x, self.augment, group=self.pack)
         return self.net(pack(x, self.pack) if self.pack > 1 else x, *args)
 
-    def __getattr__(self, name: str):  # the net's own methods (features, classify, ...)
+    def classify(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """ACGAN's one pass (adversarial output, class logits) on the augmented images, as forward sees them."""
+        if self.pack > 1:
+            raise ConfigError(PACK_LABELS)
+        return self.net.classify(diff_augment(x, self.augment) if self.augment else x)
+
+    def __getattr__(self, name: str):  # the net's own methods (features, ...)
         try:
             return super().__getattr__(name)
         except AttributeError:
