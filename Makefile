@@ -5,7 +5,7 @@ ARGS   ?=
 DEMO   := trainer.max_steps=800 trainer.max_epochs=-1 model.generator.width=32 model.discriminator.width=32 callbacks.samples.every_n_steps=200 hydra.run.dir=outputs/demo tags=[demo]
 
 .DEFAULT_GOAL := help
-.PHONY: help install test test-full demo train tensorboard bench bench-modes bench-conditioning clean
+.PHONY: help install test test-full demo train tensorboard bench bench-modes bench-conditioning bench-quality clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -41,6 +41,16 @@ bench-conditioning:  ## every G/D conditioning pair of model=cgan and model=bigg
 	test -f outputs/classifiers/mnist.ckpt || $(BIN)/python -m gan_lab.classifier data=mnist epochs=2
 	$(BIN)/python benchmarks/conditioning.py --classifier outputs/classifiers/mnist.ckpt $(ARGS)
 	$(BIN)/python benchmarks/conditioning.py --model biggan --pairs shared/projection --classifier outputs/classifiers/mnist.ckpt $(ARGS)
+
+CIFAR_JPG ?= ../shared/data/cifar10-test-jpg
+bench-quality:  ## quality_cpu vs default DCGAN at 5 min of CPU each: full MNIST and the CIFAR-10 JPEG folder (~30 min)
+	test -f outputs/classifiers/mnist.ckpt || $(BIN)/python -m gan_lab.classifier data=mnist epochs=2
+	$(BIN)/python benchmarks/quality_cpu.py --data mnist --classifier outputs/classifiers/mnist.ckpt $(ARGS)
+	test -f outputs/classifiers/cifar10_jpg.ckpt || $(BIN)/python -m gan_lab.classifier data=folder \
+		data.root=$(CIFAR_JPG) +data.source.test_root=$(CIFAR_JPG) data.image_size=32 data.num_classes=10 epochs=8 \
+		output=outputs/classifiers/cifar10_jpg.ckpt
+	$(BIN)/python benchmarks/quality_cpu.py --data folder --classifier outputs/classifiers/cifar10_jpg.ckpt \
+		--override data.root=$(CIFAR_JPG) +data.source.test_root=$(CIFAR_JPG) data.image_size=32 $(ARGS)
 
 bench-modes:  ## mode-collapse study: recipes × ring/grid × 10 seeds (hours on 2 cores), table to benchmarks/results/
 	$(BIN)/python benchmarks/mode_collapse.py $(ARGS)

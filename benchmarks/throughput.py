@@ -25,6 +25,8 @@ from common import RESULTS, config, markdown, rss_mib  # noqa: E402
 
 from gan_lab import losses  # noqa: E402
 from gan_lab.data import to_tanh_range  # noqa: E402
+from gan_lab.data.captioned import mismatched_indices  # noqa: E402
+from gan_lab.models.stackgan import matching_aware_d_loss  # noqa: E402
 from gan_lab.steps import optimizer_steps  # noqa: E402
 
 MODELS = {  # name: (config overrides)
@@ -35,6 +37,8 @@ MODELS = {  # name: (config overrides)
                              "data.channels=3"],
     # class-conditional: shared embedding, hierarchical z, projection D, SN in G and D, ortho reg, EMA (ch 8)
     "BigGAN 32×32×3": ["model=biggan", "data=mnist_5k", "data.image_size=32", "data.channels=3"],
+    # text → image, Stage-I (CPU preset: 32 px, width 32): CA + KL, matching-aware D on mismatched captions
+    "StackGAN Stage-I 32×32×3": ["model=stackgan", "data=shapes", "data.n_train=2000", "data.n_test=100"],
     # next to no compute: its gan_lab − plain time per step is the fixed cost of the Lightning loop
     "DCGAN 28×28×1 width 2": ["model=dcgan", "data=mnist_5k", "model.generator.width=2",
                               "model.discriminator.width=2"],
@@ -147,6 +151,46 @@ def time_plain(overrides, batch, steps, warmup, args, sync) -> float:
     return steps / (time.perf_counter() - start)
 
 
+def time_plain_text(overrides, batch, steps, warmup, args, sync) -> float:
+    """StackGAN Stage-I's rule by hand: G(z, t) with conditioning augmentation, D on (real, right), (real, wrong
+    caption of another class), (fake, right); G's loss + kl_weight·KL. One caption per image per step, at random."""
+    cfg, model, datamodule = build(overrides, batch, args)
+    device = torch.device(args.device)
+    G, D = model.generator.to(device), model.discriminator.to(device)
+    opt_g, opt_d = model.g_optimizer(G.parameters()), model.d_optimizer(D.parameters())
+    split = datamodule.split(train=True)
+    images, classes, embeddings = split.images.to(device), split.classes.to(device), split.embeddings.to(device)
+    g_gen = torch.Generator(device).manual_seed(0)
+    start = None
+    for step in range(warmup + steps):
+        if step == warmup:
+            sync()
+            start = time.perf_counter()
+        index = torch.randint(len(images), (batch,), device=device, generator=g_gen)
+        which = torch.randint(embeddings.shape[1], (batch,), device=device, generator=g_gen)
+        real, y, t = model.real_images(to_tanh_range(images[index])), classes[index], embeddings[index, which].float()
+        z = torch.randn(batch, model.latent_dim, device=device, generator=g_gen)
+        fake, mu, logvar = G(z, t, g_gen)
+        d_loss = matching_aware_d_loss(D(real, t), D(real, t[mismatched_indices(y, g_gen)]), D(fake.detach(), t))
+        opt_d.zero_grad(set_to_none=True)
+        d_loss.backward()
+        opt_d.step()
+        for p in D.parameters():
+            p.requires_grad_(False)
+        g_loss = model.g_loss(D(fake, t)) + model.kl_weight * G.ca.kl(mu, logvar)
+        opt_g.zero_grad(set_to_none=True)
+        g_loss.backward()
+        opt_g.step()
+        for p in D.parameters():
+            p.requires_grad_(True)
+    sync()
+    return steps / (time.perf_counter() - start)
+
+
+def plain_loop(name: str):
+    return time_plain_text if name.startswith("StackGAN") else time_plain
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
@@ -185,11 +229,11 @@ def main() -> None:
         for batch in args.batch:
             steps = args.steps
             if args.seconds:
-                steps = max(2, round(args.seconds * time_plain(MODELS[name], batch, 2, 1, args, sync)))
+                steps = max(2, round(args.seconds * plain_loop(name)(MODELS[name], batch, 2, 1, args, sync)))
             rates = {"gan_lab": [], "plain": []}
             memory = {"gan_lab": 0.0, "plain": 0.0}
             for _ in range(args.rounds):
-                for label, fn in (("gan_lab", time_gan_lab), ("plain", time_plain)):
+                for label, fn in (("gan_lab", time_gan_lab), ("plain", plain_loop(name))):
                     if cuda:
                         torch.cuda.reset_peak_memory_stats()
                     rates[label].append(fn(MODELS[name], batch, steps, args.warmup, args, sync))

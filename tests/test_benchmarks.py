@@ -7,6 +7,8 @@ import math
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import ROOT
 
 
@@ -35,6 +37,13 @@ def test_throughput_table_has_both_loops_and_their_paired_ratio(tmp_path):
     assert all(float(m.replace(",", "")) > 0 for m in memory)
 
 
+def test_throughput_times_stackgan_against_its_own_hand_written_loop(tmp_path):
+    run("throughput.py", "--models", "StackGAN Stage-I 32×32×3", "--steps", "2", "--warmup", "1", "--rounds", "1",
+        "--results", str(tmp_path))
+    (row,) = table_rows((tmp_path / "throughput_cpu_32-true.md").read_text())
+    assert row[0] == "StackGAN Stage-I 32×32×3" and float(row[3]) > 0 and float(row[4]) > 0
+
+
 def test_data_path_table_covers_both_pipelines_on_both_data_sets(tmp_path, mnist_root, cifar_folder):
     run("data_path.py", "--mnist-root", str(mnist_root), "--cifar-folder", str(cifar_folder), "--images", "64",
         "--workers", "0", "--results", str(tmp_path))
@@ -43,3 +52,15 @@ def test_data_path_table_covers_both_pipelines_on_both_data_sets(tmp_path, mnist
         ("MNIST", "torchvision per-sample PIL"), ("MNIST", "gan_lab in-memory uint8 tensor"),
         ("CIFAR-10", "torchvision per-sample PIL"), ("CIFAR-10", "gan_lab in-memory uint8 tensor")]
     assert all(float(r[3].replace(",", "")) > 0 for r in rows)
+
+
+def test_quality_cpu_table_scores_each_recipe_after_the_same_wall_clock_budget(tmp_path, digits_classifier):
+    path, _ = digits_classifier
+    run("quality_cpu.py", "--data", "digits", "--classifier", str(path), "--max-time", "00:00:00:03", "--n", "200",
+        "--override", "model.generator.width=8", "model.discriminator.width=8", f"paths.data_dir={tmp_path}",
+        "--results", str(tmp_path))
+    rows = table_rows((tmp_path / "quality_cpu_digits.md").read_text())[1:]  # after the header
+    assert [r[0] for r in rows] == ["default", "quality_cpu"] and rows[0][2] == "1.00"
+    for recipe, fid, ratio, kid, steps, seconds in rows:
+        assert float(fid) > 0 and float(ratio) == pytest.approx(float(fid) / float(rows[0][1]), rel=0.01)
+        assert int(steps.replace(",", "")) > 0 and 2.5 < float(seconds) < 60  # stopped by max_time
