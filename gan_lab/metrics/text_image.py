@@ -87,7 +87,7 @@ class TextImageScores:
             self.encoder = encoder
 
     def see(self, images: Tensor) -> None:
-        if self.classifier is not None:
+        if "attributes" in self.metrics:  # (swap draws its own images)
             self.predicted.append(self.classifier.predict(images))
         if self.encoder is not None:
             self.features.append(self.encoder.image_features(images))
