@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import time
 from pathlib import Path
 
 import torch
@@ -13,9 +14,28 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 
 
+# a training run without its console output, sample grids or loggers: for runs a benchmark trains and then scores
+QUIET = ["callbacks.progress_bar=null", "callbacks.model_summary=null", "callbacks.samples=null",
+         "+trainer.enable_progress_bar=false", "+trainer.enable_model_summary=false", "logger=[]"]
+
+
 def config(*overrides: str):
     with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
         return compose("train", overrides=list(overrides))
+
+
+def fit_and_score(overrides: list[str], network, metrics: list[str], n: int):
+    """Train the run ``overrides`` compose (quietly), then score n of its images with ``evaluate_generator``
+    (seed 1): (model, results, training seconds)."""
+    from gan_lab.metrics import evaluate_generator
+    from gan_lab.training import build
+
+    model, datamodule, trainer = build(config(*QUIET, *overrides))  # the caller's overrides last: they win
+    start = time.perf_counter()
+    trainer.fit(model, datamodule=datamodule)
+    seconds = time.perf_counter() - start
+    results, _ = evaluate_generator(model, datamodule, network, metrics, n_samples=n, seed=1)
+    return model, results, seconds
 
 
 def rss_mib() -> float:

@@ -14,20 +14,16 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import RESULTS, config, markdown  # noqa: E402
+from common import RESULTS, fit_and_score, markdown  # noqa: E402
 
-from gan_lab.metrics import ClassifierFeatures, evaluate_generator  # noqa: E402
-from gan_lab.training import build  # noqa: E402
+from gan_lab.metrics import ClassifierFeatures  # noqa: E402
 
 PAIRS = ["concat/concat", "concat/projection", "concat/acgan", "cbn/concat", "cbn/projection", "cbn/acgan"]
-QUIET = ["callbacks.progress_bar=null", "callbacks.model_summary=null", "callbacks.samples=null",
-         "+trainer.enable_progress_bar=false", "+trainer.enable_model_summary=false", "logger=[]"]
 
 
 def judge(path: str | None, data: str, work: Path) -> ClassifierFeatures:
@@ -47,14 +43,11 @@ def judge(path: str | None, data: str, work: Path) -> ClassifierFeatures:
 
 def run_pair(pair: str, args, work: Path, network: ClassifierFeatures) -> list:
     g, d = pair.split("/")
-    cfg = config(f"model={args.model}", f"model.g_conditioning={g}", f"model.d_conditioning={d}", f"data={args.data}",
-                 f"trainer.max_steps={args.steps}", "trainer.max_epochs=-1", f"seed={args.seed}",
-                 f"paths.output_dir={work / pair.replace('/', '_')}", f"paths.log_dir={work}", *QUIET, *args.override)
-    model, datamodule, trainer = build(cfg)
-    start = time.perf_counter()
-    trainer.fit(model, datamodule=datamodule)
-    seconds = time.perf_counter() - start
-    results, _ = evaluate_generator(model, datamodule, network, ["fid", "accuracy"], n_samples=args.n, seed=1)
+    model, results, seconds = fit_and_score(
+        [f"model={args.model}", f"model.g_conditioning={g}", f"model.d_conditioning={d}", f"data={args.data}",
+         f"trainer.max_steps={args.steps}", "trainer.max_epochs=-1", f"seed={args.seed}",
+         f"paths.output_dir={work / pair.replace('/', '_')}", f"paths.log_dir={work}", *args.override],
+        network, ["fid", "accuracy"], args.n)
     name = pair if args.model == "cgan" else f"{args.model} {pair}"
     row = [name, results["accuracy"], results["fid"], model.g_steps, seconds]
     print(" | ".join(map(str, row)), flush=True)

@@ -16,31 +16,23 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import RESULTS, config, markdown  # noqa: E402
+from common import RESULTS, fit_and_score, markdown  # noqa: E402
 
-from gan_lab.metrics import ClassifierFeatures, evaluate_generator  # noqa: E402
-from gan_lab.training import build  # noqa: E402
-
-QUIET = ["callbacks.progress_bar=null", "callbacks.model_summary=null", "callbacks.samples=null",
-         "+trainer.enable_progress_bar=false", "+trainer.enable_model_summary=false", "logger=[]"]
+from gan_lab.metrics import ClassifierFeatures  # noqa: E402
 
 
 def run_recipe(recipe: str, args, work: Path, network: ClassifierFeatures) -> list:
     experiment = [] if recipe == "default" else [f"experiment={recipe}"]
-    cfg = config(*experiment, f"data={args.data}", "trainer.max_steps=-1", "trainer.max_epochs=-1",
-                 f"++trainer.max_time={args.max_time}", f"seed={args.seed}", f"paths.output_dir={work / recipe}",
-                 f"paths.log_dir={work}", *QUIET, *args.override)
-    model, datamodule, trainer = build(cfg)
-    start = time.perf_counter()
-    trainer.fit(model, datamodule=datamodule)
-    seconds = time.perf_counter() - start
-    results, _ = evaluate_generator(model, datamodule, network, ["fid", "kid"], n_samples=args.n, seed=1)
+    model, results, seconds = fit_and_score(
+        [*experiment, f"data={args.data}", "trainer.max_steps=-1", "trainer.max_epochs=-1",
+         f"++trainer.max_time={args.max_time}", f"seed={args.seed}", f"paths.output_dir={work / recipe}",
+         f"paths.log_dir={work}", *args.override],
+        network, ["fid", "kid"], args.n)
     row = [recipe, results["fid"], results["kid"], model.g_steps, seconds]
     print(" | ".join(map(str, row)), flush=True)
     return row
