@@ -66,11 +66,11 @@ class TextImageScores:
         self.predicted: list[Tensor] = []
         self.features: list[Tensor] = []
         self.datamodule = datamodule
-        for metric in {"attributes", "swap"} & set(self.metrics):
+        read_attributes = [m for m in ("attributes", "swap") if m in self.metrics]  # need the attribute classifier
+        if read_attributes:
             if not getattr(datamodule, "attribute_names", ()) or self.captions is None:
-                raise FeatureNetworkError(f"{metric!r} needs data whose captions name attributes (data=shapes); "
-                                          f"{datamodule.name} has none: use metrics=[r_precision,fid]")
-        if {"attributes", "swap"} & set(self.metrics):
+                raise FeatureNetworkError(f"{read_attributes[0]!r} needs data whose captions name attributes "
+                                          f"(data=shapes); {datamodule.name} has none: use metrics=[r_precision,fid]")
             with torch.enable_grad():  # trained here on first use (evaluation runs without gradients)
                 self.classifier = attribute_classifier(datamodule, cache_dir)
         if "r_precision" in self.metrics:
