@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from gan_lab.data.captioned import mismatched_indices
 from gan_lab.errors import ConfigError
 from gan_lab.models.stackgan import matching_aware_d_loss
 from gan_lab.nets.stackgan import ConditioningAugmentation, StageIIGenerator, StageIGenerator
@@ -99,3 +100,22 @@ def test_ca_mu_init_scale_scales_only_the_mu_rows():
     scaled = ConditioningAugmentation(16, 4, mu_init_scale=10.0)
     assert torch.allclose(scaled.fc.weight[:4], 10 * plain.fc.weight[:4])  # μ
     assert torch.equal(scaled.fc.weight[4:], plain.fc.weight[4:]) and torch.equal(scaled.fc.bias, plain.fc.bias)
+
+
+def test_r1_reaches_the_matching_aware_loss_by_hand(make_cfg):
+    """``+stabilizer=r1`` adds γ/2·E‖∇ₓ D(x, t)‖² on the real images with their right captions."""
+    model, dm, _ = build(make_cfg("model=stackgan", *TINY, "+stabilizer=r1"))
+    torch.manual_seed(0)
+    real, emb = torch.rand(4, 3, 16, 16) * 2 - 1, torch.randn(4, dm.embedding_dim)
+    fake = model.fake_images(model.generator, torch.randn(4, 8), emb).detach()
+    model._classes = torch.tensor([0, 1, 0, 1])
+    model.noise = torch.Generator().manual_seed(1)
+    loss, logs = model.discriminator_loss(real, fake, emb)
+    wrong = emb[mismatched_indices(model._classes, torch.Generator().manual_seed(1))]
+    x = real.clone().requires_grad_(True)
+    out = model.discriminator(x, emb)
+    (grad,) = torch.autograd.grad(out.sum(), x)
+    r1 = grad.pow(2).sum((1, 2, 3)).mean()
+    hand = matching_aware_d_loss(out, model.discriminator(real, wrong), model.discriminator(fake, emb)) + 5.0 * r1
+    assert logs["r1_penalty"].item() == pytest.approx(r1.item(), rel=1e-5)
+    assert loss.item() == pytest.approx(hand.item(), rel=1e-5)

@@ -135,3 +135,21 @@ def test_sample_grids_show_every_stage_side_by_side_and_log_the_captions(make_cf
     acc = EventAccumulator(str(next(run.rglob("events.out.tfevents*")).parent), size_guidance={"tensors": 0}).Reload()
     assert "samples_stages" in acc.Tags()["images"]
     assert any(t.startswith("captions") for t in acc.Tags()["tensors"])
+
+
+def test_r1_is_the_sum_over_branches_and_the_gradient_penalty_is_refused(make_cfg):
+    model, dm, _ = build(make_cfg(*TINY, "+stabilizer=r1"))
+    torch.manual_seed(0)
+    images, emb = torch.rand(4, 3, 32, 32) * 2 - 1, torch.randn(4, dm.embedding_dim)
+    model._classes = torch.tensor([0, 1, 0, 1])
+    model.noise = torch.Generator().manual_seed(1)
+    fake = model.fake_images(model.generator, torch.randn(4, 8), emb).detach()
+    _, logs = model.discriminator_loss(model.real_images(images), fake, emb)
+    hand = 0.0
+    for size, d in zip((8, 16, 32), model.discriminator.branches):
+        x = torch.nn.functional.avg_pool2d(images, 32 // size).requires_grad_(True)
+        (grad,) = torch.autograd.grad(d.conditional(d.features(x), emb).sum(), x)
+        hand = hand + grad.pow(2).sum((1, 2, 3)).mean()
+    assert logs["r1_penalty"].item() == pytest.approx(hand.item(), rel=1e-5)
+    with pytest.raises(Exception, match="not the interpolate gradient penalty"):
+        build(make_cfg(*TINY, "+stabilizer=gp"))

@@ -244,28 +244,40 @@ class GANModule(L.LightningModule):
 
     def discriminator_loss(self, real: Tensor, fake: Tensor, labels: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
         """The critic's total loss and what to log of it."""
-        if self.r1_weight:
-            real = real.detach().requires_grad_(True)
-        if self.unroll_steps:
-            self._unroll_real = real.detach()  # the generator step's look-ahead trains on it
+        real = self.penalised_real(real)
         real_out, fake_out = self.critic(real, labels), self.critic(fake, labels)
         adversarial = self.d_loss(real_out, fake_out)
-        loss = adversarial
         logs = {"d_loss": adversarial, "wasserstein": real_out.detach().mean() - fake_out.detach().mean()}
         real_shown, fake_shown = real_out.detach(), fake_out.detach()
         if self.d_probability:
             real_shown, fake_shown = real_shown.sigmoid(), fake_shown.sigmoid()
         logs["D(x)"], logs["D(G(z))"] = real_shown.mean(), fake_shown.mean()
+        return adversarial + self.penalties(real, fake, labels, real_out, logs), logs
+
+    def penalised_real(self, real: Tensor) -> Tensor:
+        """The real batch as the penalties need it (a leaf that takes gradients for R1); the unrolled look-ahead
+        keeps a copy. Every ``discriminator_loss`` passes its real batch through here first."""
+        if self.r1_weight:
+            real = real.detach().requires_grad_(True)
+        if self.unroll_steps:
+            self._unroll_real = real.detach()  # the generator step's look-ahead trains on it
+        return real
+
+    def penalties(self, real: Tensor, fake: Tensor, labels: Tensor, real_out: Tensor,
+                  logs: dict[str, Tensor]) -> Tensor | float:
+        """gp_weight·GP (on random interpolates) + r1_weight/2·R1 (on ``real_out``, the critic's outputs for the
+        ``penalised_real`` batch), each logged into ``logs``; 0 when both are off."""
+        total: Tensor | float = 0.0
         if self.gradient_penalty is not None:
             x_hat = losses.random_interpolates(real, fake, self.noise)
             gp = self.gradient_penalty(self.critic(x_hat, labels), x_hat)
-            loss = loss + self.gp_weight * gp
+            total = total + self.gp_weight * gp
             logs["gradient_penalty"] = gp.detach()
         if self.r1_weight:
             r1 = losses.r1_penalty(real_out, real)
-            loss = loss + self.r1_weight / 2 * r1
+            total = total + self.r1_weight / 2 * r1
             logs["r1_penalty"] = r1.detach()
-        return loss, logs
+        return total
 
     def generator_loss(self, fake: Tensor, labels: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
         if self.unroll_steps:

@@ -6,6 +6,8 @@ Batches are ``(images, classes, embeddings)``. The discriminator is matching-awa
 
 with t̂ the caption embedding of another image of a *different* class (``mismatched_indices``). G's loss adds
 ``kl_weight``·KL(N(μ, σ²) ‖ N(0, I)) of conditioning augmentation (2.0 as in the released code; the paper says 1).
+The shared penalties apply as to every model: R1 (``+stabilizer=r1``) on real images with their right captions, the
+gradient penalty on interpolates between real and fake images, both with the right captions.
 Stage-II holds a trained Stage-I as a frozen submodule (loaded through :func:`gan_lab.checkpoints.load_model`).
 """
 
@@ -69,11 +71,12 @@ class StackGAN(GANModule):
 
     def discriminator_loss(self, real: Tensor, fake: Tensor, labels: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
         wrong = labels[mismatched_indices(self._classes, self.noise)]
+        real = self.penalised_real(real)
         real_out, wrong_out, fake_out = self.critic(real, labels), self.critic(real, wrong), self.critic(fake, labels)
         loss = matching_aware_d_loss(real_out, wrong_out, fake_out)
         logs = {"d_loss": loss, "D(x)": real_out.detach().sigmoid().mean(),
                 "D(x,wrong)": wrong_out.detach().sigmoid().mean(), "D(G(z))": fake_out.detach().sigmoid().mean()}
-        return loss, logs
+        return loss + self.penalties(real, fake, labels, real_out, logs), logs
 
     def generator_loss(self, fake: Tensor, labels: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
         adversarial = self.g_loss(self.critic(fake, labels))

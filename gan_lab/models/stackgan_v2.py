@@ -16,6 +16,7 @@ StackGAN-v1's real + ½(wrong + fake). As the released code (``trainer.py``, ``c
 μ_i, Σ_i: each image's mean colour (3,) and 3×3 colour covariance over its pixels; the coarser branch's statistics
 are detached, and the means are over batch and elements, as the released code's ``MSELoss`` (its α is 50 in the
 ``*_color`` configs, 0 in the text-to-image birds config). EMA of G (0.999, as released) samples and evaluates.
+R1 (``+stabilizer=r1``) penalises the conditional heads on the real images of every branch (Σ_i R1_i).
 """
 
 from __future__ import annotations
@@ -67,6 +68,9 @@ class StackGANv2(StackGAN):
         if tuple(generator.sizes) != sizes or tuple(discriminator.sizes) != sizes:
             raise ConfigError(f"model.sizes={list(sizes)} but the generator draws {list(generator.sizes)} px and the "
                               f"discriminators judge {list(discriminator.sizes)} px: set both from model.sizes")
+        if kwargs.get("gradient_penalty") is not None:
+            raise ConfigError("StackGAN-v2 takes R1 (+stabilizer=r1) but not the interpolate gradient penalty: "
+                              "set model.gradient_penalty=null")
         super().__init__(generator, discriminator, *args, image_size=sizes[-1], **kwargs)
         self.sizes, self.channels = sizes, generator.channels
         self.uncond_weight, self.colour_weight = uncond_weight, colour_weight
@@ -84,6 +88,7 @@ class StackGANv2(StackGAN):
         return pack([images.float() if s == size else downsample(images, s) for s in self.sizes])
 
     def discriminator_loss(self, real: Tensor, fake: Tensor, labels: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+        real = self.penalised_real(real)
         reals, fakes = unpack(real, self.channels, self.sizes), unpack(fake, self.channels, self.sizes)
         wrong = mismatched_indices(self._classes, self.noise)  # a real image of another class, with t
         real_out = self.discriminator(reals, labels)
@@ -96,7 +101,8 @@ class StackGANv2(StackGAN):
                 "D(G(z))": fake_out[-1][0].detach().sigmoid().mean(),
                 "D_uncond(G(z))": fake_out[-1][1].detach().sigmoid().mean()}
         logs |= {f"d_loss_{s}px": branch.detach() for s, branch in zip(self.sizes, losses)}
-        return loss, logs
+        # R1 of the summed conditional heads: each D sees only its branch, so this is Σ_i R1_i
+        return loss + self.penalties(real, fake, labels, sum(c for c, _ in real_out), logs), logs
 
     def generator_loss(self, fake: Tensor, labels: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
         fakes = unpack(fake, self.channels, self.sizes)
