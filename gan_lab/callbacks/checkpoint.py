@@ -36,7 +36,7 @@ class CheckpointOnException(L.Callback):
         if checkpoint is None or checkpoint.dirpath is None:
             return
         path = Path(checkpoint.dirpath) / f"{checkpoint.CHECKPOINT_NAME_LAST}{checkpoint.FILE_EXTENSION}"
-        trainer.save_checkpoint(path)
+        trainer.save_checkpoint(path, weights_only=False)  # the full, resumable state
         rank_zero_info(f"Interrupted ({type(exception).__name__}): saved a resumable checkpoint to {path}")
 
 
