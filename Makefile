@@ -5,7 +5,7 @@ ARGS   ?=
 DEMO   := trainer.max_steps=800 trainer.max_epochs=-1 model.generator.width=32 model.discriminator.width=32 callbacks.samples.every_n_steps=200 hydra.run.dir=outputs/demo tags=[demo]
 
 .DEFAULT_GOAL := help
-.PHONY: help install test test-full demo train tensorboard bench bench-modes bench-conditioning bench-quality clean
+.PHONY: help install test test-full demo train tensorboard bench bench-modes bench-stacked-mnist bench-conditioning bench-quality clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -54,6 +54,11 @@ bench-quality:  ## quality_cpu vs default DCGAN at 5 min of CPU each: full MNIST
 
 bench-modes:  ## mode-collapse study: recipes × ring/grid × 10 seeds (hours on 2 cores), table to benchmarks/results/
 	$(BIN)/python benchmarks/mode_collapse.py $(ARGS)
+
+bench-stacked-mnist:  ## Stacked MNIST, 1,000 modes: DCGAN vs stacked_mnist_best, 20,000 steps each (~1.5 h a run on a CPU core)
+	test -f outputs/classifiers/mnist.ckpt || $(BIN)/python -m gan_lab.classifier data=mnist epochs=2
+	$(BIN)/python benchmarks/mode_collapse.py --recipes stacked_mnist_dcgan stacked_mnist_best --data stacked_mnist \
+		--seeds 0 $(ARGS)
 
 clean:  ## remove run outputs and caches (keeps .venv)
 	rm -rf outputs multirun .pytest_cache

@@ -64,3 +64,21 @@ def test_quality_cpu_table_scores_each_recipe_after_the_same_wall_clock_budget(t
     for recipe, fid, ratio, kid, steps, seconds in rows:
         assert float(fid) > 0 and float(ratio) == pytest.approx(float(fid) / float(rows[0][1]), rel=0.01)
         assert int(steps.replace(",", "")) > 0 and 2.5 < float(seconds) < 60  # stopped by max_time
+
+
+def test_mode_collapse_study_scores_stacked_mnist_by_kl_beside_the_published_rows(tmp_path, digits_classifier):
+    """The Stacked-MNIST rows of the study (tiny: 4 steps, 500 samples, the digits classifier per channel)."""
+    path, _ = digits_classifier
+    run("mode_collapse.py", "--recipes", "stacked_mnist_dcgan", "stacked_mnist_best", "--data", "stacked_mnist",
+        "--seeds", "0", "--results", str(tmp_path), "--overrides", "trainer.max_steps=4", "data.source.size=512",
+        "callbacks.evaluation.n_samples=500", "callbacks.evaluation.every_n_steps=2", f"features.checkpoint={path}",
+        "model.generator.width=8", "model.discriminator.width=8", f"paths.data_dir={tmp_path}")
+    text = (tmp_path / "mode_collapse_stacked_mnist.md").read_text()
+    rows = {(r[0], r[1]): r for r in table_rows(text)}
+    for recipe in ("stacked_mnist_dcgan", "stacked_mnist_best"):
+        data, name, seed, steps, modes, kl, met, seconds = rows[("stacked_mnist", recipe)]
+        covered, total = map(float, modes.split("/"))
+        assert steps == "4" and total == 1000 and 1 <= covered <= 500  # 500 samples hit at most 500 modes
+        assert 0 <= float(kl.removeprefix("KL ")) <= math.log(1000) + 1e-3  # printed to 3 decimals
+        assert met == ("yes" if covered == 1000 and float(kl.removeprefix("KL ")) <= 0.05 else "no")
+    assert "PacDCGAN2" in text and "| stacked_mnist | gan_lab stacked_mnist_best (1 seeds)" in text
