@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -21,6 +23,21 @@ QUIET = [
     "+trainer.enable_model_summary=false",
     "trainer.log_every_n_steps=1",
 ]
+
+
+def run_benchmark(script: str, *args: str, timeout: int = 600) -> str:
+    """Run benchmarks/<script> as a user does; its stdout (fails the test with its stderr)."""
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), *args], capture_output=True, text=True,
+                          cwd=ROOT, timeout=timeout)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+def table_rows(text: str) -> list[list[str]]:
+    """The cells of a benchmark table's rows (Markdown), without the separator and the "| model"/"| data" headers."""
+    lines = [line for line in text.splitlines() if line.startswith("| ") and not line.startswith("| model")
+             and not line.startswith("| data")]
+    return [[cell.strip() for cell in line.strip("|").split("|")] for line in lines]
 
 
 def compose_config(tmp_path: Path, *overrides: str) -> DictConfig:

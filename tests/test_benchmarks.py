@@ -4,25 +4,11 @@ figures live in benchmarks/results/, from `make bench`)."""
 from __future__ import annotations
 
 import math
-import subprocess
-import sys
 
 import pytest
 
-from tests.conftest import ROOT
-
-
-def run(script: str, *args: str) -> str:
-    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), *args], capture_output=True, text=True,
-                          cwd=ROOT, timeout=600)
-    assert done.returncode == 0, done.stderr[-3000:]
-    return done.stdout
-
-
-def table_rows(text: str) -> list[list[str]]:
-    lines = [line for line in text.splitlines() if line.startswith("| ") and not line.startswith("| model")
-             and not line.startswith("| data")]
-    return [[cell.strip() for cell in line.strip("|").split("|")] for line in lines]
+from tests.conftest import run_benchmark as run
+from tests.conftest import table_rows
 
 
 def test_throughput_table_has_both_loops_and_their_paired_ratio(tmp_path):

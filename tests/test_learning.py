@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,7 +13,7 @@ from hydra.utils import instantiate
 from gan_lab.classifier import train_classifier
 from gan_lab.metrics import ClassifierFeatures, evaluate_generator
 from gan_lab.training import build
-from tests.conftest import ROOT
+from tests.conftest import ROOT, run_benchmark, table_rows
 
 pytestmark = pytest.mark.slow
 
@@ -61,13 +59,9 @@ QUALITY_CPU_MAX_RATIO = 0.5
 
 def test_quality_cpu_halves_the_default_dcgans_fid_at_five_minutes_on_mnist(mnist_root, mnist_judge_ckpt, tmp_path):
     """`make bench-quality`'s MNIST half, as a user runs it (the script trains both recipes in turn)."""
-    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "quality_cpu.py"), "--data", "mnist",
-                           "--classifier", str(mnist_judge_ckpt), "--override", f"data.root={mnist_root}",
-                           "--results", str(tmp_path)], capture_output=True, text=True, cwd=ROOT, timeout=1800)
-    assert done.returncode == 0, done.stderr[-3000:]
-    rows = {r[0]: r for r in (line.strip("|").replace(" ", "").split("|")
-                              for line in (tmp_path / "quality_cpu_mnist.md").read_text().splitlines()
-                              if line.startswith(("| default", "| quality_cpu")))}
+    run_benchmark("quality_cpu.py", "--data", "mnist", "--classifier", str(mnist_judge_ckpt),
+                  "--override", f"data.root={mnist_root}", "--results", str(tmp_path), timeout=1800)
+    rows = {r[0]: r for r in table_rows((tmp_path / "quality_cpu_mnist.md").read_text())[1:]}  # after the header
     assert float(rows["quality_cpu"][2]) <= QUALITY_CPU_MAX_RATIO, rows
 
 

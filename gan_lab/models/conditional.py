@@ -19,9 +19,9 @@ What else was tried for ACGAN, all worse than the defaults (mnist_5k, 2,000 step
 classifier-FID by gan_lab's MNIST classifier, 5,000 images): cbn/acgan with the defaults 94.1 % / 21.9; with
 DiffAugment translation on D's inputs 94.0 % / 50.8; aux_weight 0.3 64.2 % / 51.1; aux_weight 3 89.9 % / 48.1;
 ``aux_fake=tac`` 69.9 % / 75.0; no batch norm in D 92.0 % / 32.9; an EMA of G at 0.995 91.9 % / 32.0.
-concat/acgan: translation 89.6 % / 74.4, aux_weight 3 91.5 % / 56.3, an EMA of G at 0.999 (sampling from the average) 20.5 % / 646 (defaults: 91.1 % /
-40.6). ACGAN pulls G towards the images D's class head is surest of; each of these moved the balance between that
-pull and the adversarial term, and each lost diversity (FID).
+concat/acgan: translation 89.6 % / 74.4, aux_weight 3 91.5 % / 56.3, an EMA of G at 0.999 (sampling from the
+average) 20.5 % / 646 (defaults: 91.1 % / 40.6). ACGAN pulls G towards the images D's class head is surest of;
+each of these moved the balance between that pull and the adversarial term, and each lost diversity (FID).
 
 Why cBN generators get the label at the input too (``cbn_input=True``, the default; measured on mnist_5k, 1,000
 steps, seed 0, right-class share by gan_lab's MNIST classifier, README "Conditioning"): with cBN alone a class can
