@@ -37,7 +37,7 @@ bench:  ## CPU benchmarks (about 7 min on 2 cores), tables to benchmarks/results
 	$(BIN)/python benchmarks/throughput.py --seconds 4 --warmup 1 --rounds 4
 	$(BIN)/python benchmarks/data_path.py --images 10000
 
-bench-conditioning:  ## every G/D conditioning pair of model=cgan and model=biggan, 2,000 steps on mnist_5k, judged by the MNIST classifier (~1.5 h on 2 cores)
+bench-conditioning:  ## every G/D conditioning pair of model=cgan and model=biggan, 2,000 steps on mnist_5k, judged by the MNIST classifier (~1 h on 2 cores)
 	test -f outputs/classifiers/mnist.ckpt || $(BIN)/python -m gan_lab.classifier data=mnist epochs=2
 	$(BIN)/python benchmarks/conditioning.py --classifier outputs/classifiers/mnist.ckpt $(ARGS)
 	$(BIN)/python benchmarks/conditioning.py --model biggan --pairs shared/projection --classifier outputs/classifiers/mnist.ckpt $(ARGS)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import lightning as L
 import pytest
 import torch
@@ -41,6 +43,18 @@ def test_embed_input_feeds_the_shared_embedding_to_the_input_layer_too():
     z, y = torch.randn(2, 60), torch.tensor([1, 8])
     g(z, y)
     torch.testing.assert_close(seen[0], torch.cat([z[:, :20], g.shared(y)], 1))  # [z chunk 0, shared(y)]
+
+
+def test_label_scale_multiplies_the_shared_embedding_wherever_it_is_read():
+    net = partial(BigGANGenerator, channels=1, image_size=28, ch=2, shared_dim=16, embed_input=True)
+    g = ConditionalGenerator(net, latent_dim=60, num_classes=10, conditioning="shared", label_scale=3.0).eval().net
+    seen = []
+    g.project.register_forward_hook(lambda module, args, out: seen.append(args[0]))
+    g.blocks[0].register_forward_hook(lambda module, args, out: seen.append(args[1]))
+    z, y = torch.randn(2, 60), torch.tensor([1, 8])
+    g(z, y)
+    torch.testing.assert_close(seen[0][:, 20:], 3.0 * g.shared(y))  # the input layer's class code ...
+    torch.testing.assert_close(seen[1][:, :16], 3.0 * g.shared(y))  # ... and every block's
 
 
 def test_class_weights_blend_the_shared_embedding_and_one_hot_weights_give_the_class():

@@ -40,15 +40,18 @@ def test_conditional_generators_use_the_label(net, g_mode):
     assert not torch.allclose(a, b)  # same z, other class: other image
 
 
-def test_cbn_input_joins_the_one_hot_label_to_z_at_the_input_besides_the_class_gains():
-    g = ConditionalGenerator(NETS["dcgan"][0], latent_dim=8, num_classes=10, conditioning="cbn", cbn_input=True).eval()
+@pytest.mark.parametrize(("g_mode", "label_scale"), [("cbn", 1.0), ("cbn", 10.0), ("concat", 10.0)])
+def test_the_input_layer_reads_z_beside_the_scaled_one_hot_label(g_mode, label_scale):
+    g = ConditionalGenerator(NETS["dcgan"][0], latent_dim=8, num_classes=10, conditioning=g_mode, cbn_input=True,
+                             label_scale=label_scale).eval()
     first = g.net.net[0]
-    assert first.in_channels == 8 + 10 and g.cbns  # the input layer reads [z, onehot(y)]; the norms stay per class
+    assert first.in_channels == 8 + 10 and bool(g.cbns) == (g_mode == "cbn")  # cbn: the norms stay per class
     seen = []
     first.register_forward_hook(lambda module, args, out: seen.append(args[0]))
     z, y = torch.randn(2, 8), torch.tensor([3, 7])
     g(z, y)
-    torch.testing.assert_close(seen[0].flatten(1), torch.cat([z, torch.nn.functional.one_hot(y, 10).float()], 1))
+    expected = torch.cat([z, label_scale * torch.nn.functional.one_hot(y, 10).float()], 1)  # [z, s·onehot(y)]
+    torch.testing.assert_close(seen[0].flatten(1), expected)
     assert not torch.allclose(g(z, y), g(z, torch.tensor([4, 4])))  # the label matters even with Δ = β = 0
 
 
@@ -93,6 +96,20 @@ def test_conditional_discriminators(net, d_mode):
         assert torch.equal(adv, out_a) and classes.shape == (4, 10)  # ... its auxiliary head predicts it
     else:
         assert not torch.allclose(out_a, out_b)
+
+
+@pytest.mark.parametrize("aux_head", ["flat", "pooled"])
+def test_acgan_class_head_reads_the_whole_feature_map_or_its_sum(aux_head):
+    net = partial(NETS["dcgan"][1], image_size=28)
+    d = ConditionalDiscriminator(net, 1, 28, num_classes=10, conditioning="acgan", aux_head=aux_head)
+    x = torch.randn(3, 1, 28, 28)
+    h = d.net.features(x)  # (3, C, 7, 7): flat keeps where each feature is, pooled sums over the 7×7 map
+    assert h.shape[2:] == (7, 7)
+    inputs = h.flatten(1) if aux_head == "flat" else h.sum((2, 3))
+    assert d.classes.in_features == h.shape[1] * (49 if aux_head == "flat" else 1)
+    torch.testing.assert_close(d.classify(x)[1], inputs @ d.classes.weight.T + d.classes.bias)
+    with pytest.raises(ConfigError, match=r"unknown model.aux_head 'mean': use one of \('flat', 'pooled'\)"):
+        ConditionalDiscriminator(net, 1, 28, num_classes=10, conditioning="acgan", aux_head="mean")
 
 
 def test_projection_starts_at_the_scale_of_the_adversarial_head():

@@ -65,10 +65,10 @@ def test_quality_cpu_halves_the_default_dcgans_fid_at_five_minutes_on_mnist(mnis
     assert float(rows["quality_cpu"][2]) <= QUALITY_CPU_MAX_RATIO, rows
 
 
-# right-class share measured at 2,000 generator steps (README "Conditioning", benchmarks/conditioning.py), less a
-# margin for the judge's and the sample's noise
-CONDITIONING_BOUNDS = {"concat/concat": 0.92, "concat/projection": 0.93, "concat/acgan": 0.83, "cbn/concat": 0.94,
-                       "cbn/projection": 0.94, "cbn/acgan": 0.86, "biggan shared/projection": 0.85}
+# right-class share measured at 2,000 generator steps (README "Conditioning", benchmarks/conditioning.py; the cgan
+# pairs on seeds 0 and 1: 96.3–99.3 %), less a margin for the judge's, the sample's and the platform's noise
+CONDITIONING_BOUNDS = {"concat/concat": 0.95, "concat/projection": 0.95, "concat/acgan": 0.92, "cbn/concat": 0.95,
+                       "cbn/projection": 0.95, "cbn/acgan": 0.92, "biggan shared/projection": 0.85}
 
 
 @pytest.mark.parametrize("pair", list(CONDITIONING_BOUNDS))

@@ -103,7 +103,7 @@ class BigGANGenerator(nn.Module):
 
     def __init__(self, latent_dim: int, channels: int, image_size: int, num_classes: int, ch: int = 64,
                  shared_dim: int = 128, attention_at: int | None = None, spectral_norm: bool = True,
-                 init: str = "ortho", embed_input: bool = False):
+                 init: str = "ortho", embed_input: bool = False, embed_scale: float = 1.0):
         super().__init__()
         s0, k = dcgan_shape(image_size, min_doublings=1, starts=(4, 7))
         check_attention_at(attention_at, [s0 * 2**i for i in range(k + 1)], "the BigGAN generator")
@@ -117,6 +117,7 @@ class BigGANGenerator(nn.Module):
         c_in = [16 * ch if k > 3 else widths[0]] + widths[:-1]
         self.shared = nn.Embedding(num_classes, shared_dim)
         self.embed_input = embed_input  # BigGAN-deep: the input layer reads [z chunk 0, shared(y)] too
+        self.embed_scale = embed_scale  # the class code's size beside z (model.label_scale; ortho init: norm 1)
         self.project = nn.Linear(self.chunk + shared_dim * embed_input, c_in[0] * s0 * s0)
         cond_dim = shared_dim + self.chunk
         self.blocks = nn.ModuleList(GBlock(a, b, cond_dim) for a, b in zip(c_in, widths))
@@ -129,7 +130,8 @@ class BigGANGenerator(nn.Module):
         _sn_all(self, spectral_norm)
 
     def embed(self, y: Tensor) -> Tensor:
-        return y.to(self.shared.weight.dtype) @ self.shared.weight if y.is_floating_point() else self.shared(y)
+        e = y.to(self.shared.weight.dtype) @ self.shared.weight if y.is_floating_point() else self.shared(y)
+        return self.embed_scale * e
 
     def forward(self, z: Tensor, y: Tensor) -> Tensor:
         chunks = z.split(self.chunk, 1)

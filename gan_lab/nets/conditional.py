@@ -29,6 +29,7 @@ from gan_lab.nets.layers import maybe_sn
 
 G_CONDITIONING = ("concat", "cbn", "shared")
 D_CONDITIONING = ("concat", "projection", "acgan")
+AUX_HEADS = ("flat", "pooled")
 
 
 class ConditionalBatchNorm(nn.Module):
@@ -93,11 +94,11 @@ class ConditionalGenerator(nn.Module):
     """
 
     def __init__(self, net: Callable[..., nn.Module], latent_dim: int, num_classes: int, conditioning: str = "concat",
-                 cbn_scale: float = 1.0, cbn_input: bool = False):
+                 cbn_scale: float = 1.0, cbn_input: bool = False, label_scale: float = 1.0):
         super().__init__()
         if conditioning not in G_CONDITIONING:
             raise ConfigError(f"unknown generator conditioning {conditioning!r}: use one of {G_CONDITIONING}")
-        self.num_classes, self.conditioning = num_classes, conditioning
+        self.num_classes, self.conditioning, self.label_scale = num_classes, conditioning, label_scale
         self.label_input = conditioning == "concat" or (conditioning == "cbn" and cbn_input)
         if conditioning == "concat":
             self.net, self.cbns = net(latent_dim=latent_dim + num_classes), []
@@ -105,7 +106,8 @@ class ConditionalGenerator(nn.Module):
             if "num_classes" not in inspect.signature(net).parameters:
                 raise ConfigError("g_conditioning=shared needs a generator that takes the labels itself "
                                   "(model/net=biggan); use concat or cbn with this one")
-            self.net, self.cbns = net(latent_dim=latent_dim, num_classes=num_classes), []
+            scale = {"embed_scale": label_scale} if "embed_scale" in inspect.signature(net).parameters else {}
+            self.net, self.cbns = net(latent_dim=latent_dim, num_classes=num_classes, **scale), []
         else:
             self.net = net(latent_dim=latent_dim + num_classes * self.label_input)
             self.cbns = _replace_batch_norms(self.net, num_classes, cbn_scale)
@@ -124,7 +126,7 @@ class ConditionalGenerator(nn.Module):
             layer.labels = y
         if self.label_input:
             weights = y if y.is_floating_point() else F.one_hot(y, self.num_classes).to(z.dtype)
-            z = torch.cat([z, weights], 1)
+            z = torch.cat([z, self.label_scale * weights], 1)
         return self.net(z)
 
 
@@ -135,7 +137,8 @@ class ConditionalDiscriminator(nn.Module):
     """
 
     def __init__(self, net: Callable[..., nn.Module], channels: int, image_size: int, num_classes: int,
-                 conditioning: str = "projection", spectral_norm: bool = False, twin: bool = False):
+                 conditioning: str = "projection", spectral_norm: bool = False, twin: bool = False,
+                 aux_head: str = "pooled"):
         super().__init__()
         if conditioning not in D_CONDITIONING:
             raise ConfigError(f"unknown discriminator conditioning {conditioning!r}: use one of {D_CONDITIONING}")
@@ -143,7 +146,8 @@ class ConditionalDiscriminator(nn.Module):
         self.net = net(channels=channels + num_classes) if conditioning == "concat" else net()
         if conditioning != "concat":
             with torch.no_grad():
-                width = self._pooled(self.net.features(torch.zeros(2, channels, image_size, image_size))).shape[1]
+                h = self.net.features(torch.zeros(2, channels, image_size, image_size))
+            width = self._pooled(h).shape[1]
             if conditioning == "projection":
                 embed = nn.Embedding(num_classes, width)
                 # at the scale of the heads' N(0, 0.02) init: with Embedding's N(0, 1) the projection term starts ~50×
@@ -151,8 +155,14 @@ class ConditionalDiscriminator(nn.Module):
                 nn.init.normal_(embed.weight, 0.0, 0.02)
                 self.embed = maybe_sn(embed, spectral_norm)
             else:
-                # ACGAN's class head; with ``twin`` (TAC-GAN) a second head on the same features: logits K..2K
-                self.classes = maybe_sn(nn.Linear(width, num_classes * (2 if twin else 1)), spectral_norm)
+                # ACGAN's class head; with ``twin`` (TAC-GAN) a second head on the same features: logits K..2K.
+                # ``flat``: a linear layer on the whole feature map, as ACGAN's (and as the adversarial head sees
+                # it); ``pooled``: on the spatially summed features, which keep no layout (where a stroke is)
+                if aux_head not in AUX_HEADS:
+                    raise ConfigError(f"unknown model.aux_head {aux_head!r}: use one of {AUX_HEADS}")
+                self.flat = aux_head == "flat"
+                inputs = h[0].numel() if self.flat else width
+                self.classes = maybe_sn(nn.Linear(inputs, num_classes * (2 if twin else 1)), spectral_norm)
 
     @staticmethod
     def _pooled(h: Tensor) -> Tensor:
@@ -172,4 +182,4 @@ class ConditionalDiscriminator(nn.Module):
         """ACGAN: (adversarial output (B,), class logits (B, num_classes), or (B, 2·num_classes) with the twin
         head of TAC-GAN after the class head's) from one pass."""
         h = self.net.features(x)
-        return self.net.head(h).flatten(), self.classes(self._pooled(h))
+        return self.net.head(h).flatten(), self.classes(h.flatten(1) if self.flat else self._pooled(h))
