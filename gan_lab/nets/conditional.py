@@ -103,10 +103,11 @@ class ConditionalGenerator(nn.Module):
         if conditioning == "concat":
             self.net, self.cbns = net(latent_dim=latent_dim + num_classes), []
         elif conditioning == "shared":
-            if "num_classes" not in inspect.signature(net).parameters:
+            params = inspect.signature(net).parameters
+            if "num_classes" not in params:
                 raise ConfigError("g_conditioning=shared needs a generator that takes the labels itself "
                                   "(model/net=biggan); use concat or cbn with this one")
-            scale = {"embed_scale": label_scale} if "embed_scale" in inspect.signature(net).parameters else {}
+            scale = {"embed_scale": label_scale} if "embed_scale" in params else {}
             self.net, self.cbns = net(latent_dim=latent_dim, num_classes=num_classes, **scale), []
         else:
             self.net = net(latent_dim=latent_dim + num_classes * self.label_input)
