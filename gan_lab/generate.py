@@ -21,13 +21,14 @@ from gan_lab.checkpoints import load_model
 from gan_lab.cli import hydra_command
 from gan_lab.data import to_unit_range
 from gan_lab.errors import ConfigError
+from gan_lab.kinds import Condition
 from gan_lab.nets.conditional import check_labels
 
 
 def requested_labels(model, classes, n: int) -> torch.Tensor | None:
     """``n`` labels per requested class (conditional models), or None for unconditional ones."""
     num_classes = getattr(model, "num_classes", None)
-    if getattr(model, "text_conditional", False) and classes is not None:
+    if model.condition is Condition.TEXT and classes is not None:
         raise ConfigError("classes= is for class-conditional models; this checkpoint's model draws from text: pass "
                           "text=\"a large red circle at the top left\"")
     if num_classes is None:
@@ -43,7 +44,7 @@ def requested_captions(model, text) -> list[str] | None:
     """The captions of ``text=`` (one string or a list), checked against the model; None when not given."""
     if text is None:
         return None
-    if not getattr(model, "text_conditional", False):
+    if model.condition is not Condition.TEXT:
         raise ConfigError(f"text= is for text-to-image models (model=stackgan, stackgan_stage2, stackgan_v2); this "
                           f"checkpoint's model ({type(model).__name__}) does not read text")
     captions = [str(t) for t in text] if isinstance(text, (list, tuple, ListConfig)) else [str(text)]

@@ -14,6 +14,7 @@ from torch.utils.data import DataLoader
 
 from gan_lab.data.datamodule import InMemoryImages, SplitDataModule, to_tanh_range
 from gan_lab.errors import ConfigError
+from gan_lab.kinds import Yields
 
 
 def caption_choice(indices: Tensor, epoch: int, seed: int, n_captions: int) -> Tensor:
@@ -75,6 +76,7 @@ class CaptionedDataModule(SplitDataModule):
     ``self.encoder`` (a :class:`gan_lab.text.SentenceEncoder`) so that free text can be encoded.
     """
 
+    yields = Yields.CAPTIONED
     attribute_names: tuple[str, ...] = ()
 
     def __init__(self, image_size: int, channels: int, embedding_dim: int, num_classes: int, batch_size: int,

@@ -17,6 +17,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import lightning as L
 import torch
@@ -26,6 +27,7 @@ from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as TF
 
 from gan_lab.errors import ConfigError
+from gan_lab.kinds import Yields
 
 
 class FitImage:
@@ -177,6 +179,8 @@ class SplitDataModule(L.LightningDataModule):
         batches_per_step: real batches per training step (set by training to the model's ``n_critic``).
         num_workers: decoding processes for streaming splits (in-memory splits need none).
     """
+
+    yields: ClassVar[Yields] = Yields.IMAGES  # what the batches hold (gan_lab.kinds)
 
     def __init__(self, batch_size: int, seed: int = 0, batches_per_step: int = 1, num_workers: int = 0):
         super().__init__()

@@ -13,6 +13,7 @@ from torch import Tensor
 
 from gan_lab.data.datamodule import InMemoryImages, SplitDataModule
 from gan_lab.errors import ConfigError
+from gan_lab.kinds import Yields
 
 
 def ring_centers(n_modes: int = 8, radius: float = 2.0) -> Tensor:
@@ -32,6 +33,8 @@ class GaussianMixtureDataModule(SplitDataModule):
 
     ``image_size`` and ``channels`` must be 1 and 2: they are what model configs read to shape their nets.
     """
+
+    yields = Yields.POINTS
 
     def __init__(self, centers: Tensor, std: float, n_samples: int = 100_000, batch_size: int = 256,
                  seed: int = 0, image_size: int = 1, channels: int = 2, batches_per_step: int = 1):

@@ -26,6 +26,7 @@ from gan_lab.checkpoints import load_model, load_run, load_weights
 from gan_lab.data import to_tanh_range, to_unit_range
 from gan_lab.data.datamodule import FitImage, InMemoryImages
 from gan_lab.errors import CheckpointError, ConfigError
+from gan_lab.kinds import Condition
 from gan_lab.latent.encoder import EncoderModule
 from gan_lab.latent.ops import latent_path
 from gan_lab.metrics import load_classifier, real_batches
@@ -41,8 +42,9 @@ def _load(cfg: DictConfig, folder: str = "latent"):
 
 
 def _unconditional(model, command: str) -> None:
-    if hasattr(model, "num_classes"):
-        raise ConfigError(f"latent {command} works on unconditional models; this checkpoint is conditional")
+    if model.condition is not Condition.NONE:
+        raise ConfigError(f"latent {command} works on unconditional models; this checkpoint is "
+                          f"{model.condition.value}-conditional")
 
 
 def _save_gif(frames: list[torch.Tensor], path: Path, duration_ms: int) -> None:
@@ -61,7 +63,7 @@ def interpolate(cfg: DictConfig) -> Path:
     """
     model, _, g_steps, out = _load(cfg)
     classes = list(cfg.classes) if cfg.classes else None
-    conditional = hasattr(model, "num_classes")
+    conditional = model.condition is Condition.CLASS
     if classes is not None:
         if not conditional:
             raise ConfigError("classes=[...] interpolates between the classes of a conditional model; this "

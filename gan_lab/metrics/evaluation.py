@@ -19,6 +19,7 @@ import torch
 from torch import Tensor, nn
 
 from gan_lab.data import GaussianMixtureDataModule
+from gan_lab.kinds import Condition
 from gan_lab.metrics.features import FeatureNetworkError
 from gan_lab.metrics.image import FeatureCache, Progress, extract, fake_batches, image_metrics, real_batches
 from gan_lab.metrics.text_image import TEXT_METRICS, TextImageScores
@@ -59,7 +60,7 @@ def evaluate_generator(model, datamodule, network: nn.Module | None = None, metr
     labels = torch.arange(n_samples, device=model.device) % num_classes if num_classes else None
     text_metrics = [m for m in metrics if m in TEXT_METRICS]
     scores = None
-    if getattr(model, "text_conditional", False):  # text-to-image: one test caption per image (caption_inputs)
+    if model.condition is Condition.TEXT:  # text-to-image: one test caption per image (caption_inputs)
         scores = TextImageScores(datamodule, text_metrics, n_samples, cache.directory if cache else None, seed)
         labels = scores.embeddings.to(model.device)
     elif text_metrics:

@@ -35,6 +35,7 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from gan_lab import losses
 from gan_lab.errors import ConfigError
+from gan_lab.kinds import Condition
 from gan_lab.models.health import check_collapse, check_finite
 from gan_lab.models.unrolled import unrolled_critic
 from gan_lab.nets.pack import wrap_discriminator
@@ -95,7 +96,14 @@ class GANModule(L.LightningModule):
         lr_scheduler: a learning-rate schedule factory taking an optimiser (a config partial of a
             ``torch.optim.lr_scheduler`` class, e.g. ``CosineAnnealingLR`` with ``T_max`` = the run's generator
             steps), one for G's and one for D's optimiser, both stepped once per generator step; None: constant.
+
+    Declared kind (:mod:`gan_lab.kinds`): ``condition`` (what G takes besides z), ``num_classes`` (class-conditional
+    models), ``stages`` (images one draw makes, smallest first: :meth:`stage_images`).
     """
+
+    condition: Condition = Condition.NONE
+    num_classes: int | None = None
+    stages: int = 1
 
     def __init__(
         self,

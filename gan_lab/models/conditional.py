@@ -57,6 +57,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gan_lab.errors import ConfigError
+from gan_lab.kinds import Condition
 from gan_lab.models.base import GANModule
 from gan_lab.nets.conditional import ConditionalDiscriminator, ConditionalGenerator, check_labels
 
@@ -83,6 +84,8 @@ class ConditionalGAN(GANModule):
         label_scale: the one-hot label joined to z at G's input is multiplied by this (concat, cbn with cbn_input;
             config default 3, see above; 1: checkpoints written before the option).
     """
+
+    condition = Condition.CLASS
 
     def __init__(self, generator: Callable[..., nn.Module], discriminator: Callable[..., nn.Module], *args,
                  num_classes: int | None, latent_dim: int, g_conditioning: str = "concat",

@@ -22,6 +22,7 @@ from torch import Tensor, nn
 from gan_lab.data.captioned import mismatched_indices
 from gan_lab.data.shapes import downsample
 from gan_lab.errors import ConfigError
+from gan_lab.kinds import Condition
 from gan_lab.models.base import GANModule, eval_mode
 
 
@@ -37,7 +38,7 @@ class StackGAN(GANModule):
         grid_captions: how many fixed test captions the sample grid shows (one row each).
     """
 
-    text_conditional = True  # generates from caption embeddings (generate text=..., evaluate metrics=[attributes])
+    condition = Condition.TEXT  # generates from caption embeddings (generate text=..., evaluate metrics=[attributes])
 
     def __init__(self, generator: nn.Module, discriminator: nn.Module, *args, kl_weight: float = 2.0,
                  image_size: int = 64, grid_captions: int = 8, **kwargs):
@@ -153,6 +154,7 @@ class StackGANStageII(StackGAN):
         net = generator(input_size=s1_size)
         super().__init__(FrozenStageI(stage1.sampler, net), discriminator, *args, **kwargs)
         self.stage1_size = s1_size
+        self.stages = 2
 
     def configure_optimizers(self):
         return [self.g_optimizer(self.generator.stage2.parameters()), self.d_optimizer(self.discriminator.parameters())]

@@ -73,6 +73,7 @@ class StackGANv2(StackGAN):
                               "set model.gradient_penalty=null")
         super().__init__(generator, discriminator, *args, image_size=sizes[-1], **kwargs)
         self.sizes, self.channels = sizes, generator.channels
+        self.stages = len(sizes)
         self.uncond_weight, self.colour_weight = uncond_weight, colour_weight
 
     def fake_images(self, generator: nn.Module, z: Tensor, labels: Tensor) -> Tensor:
