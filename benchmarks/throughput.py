@@ -26,6 +26,8 @@ from common import RESULTS, config, markdown, rss_mib  # noqa: E402
 from gan_lab import losses  # noqa: E402
 from gan_lab.data import to_tanh_range  # noqa: E402
 from gan_lab.data.captioned import mismatched_indices  # noqa: E402
+from gan_lab.kinds import Condition  # noqa: E402
+from gan_lab.models.stabilizers import GradientPenalty, Orthogonal  # noqa: E402
 from gan_lab.models.stackgan import matching_aware_d_loss  # noqa: E402
 from gan_lab.steps import optimizer_steps  # noqa: E402
 
@@ -99,8 +101,10 @@ def time_plain(overrides, batch, steps, warmup, args, sync) -> float:
     split = datamodule.split(train=True)
     images, labels = split.images.to(device), split.labels.to(device)
     n_critic, latent = model.n_critic, model.latent_dim
-    conditional = hasattr(model, "num_classes")  # G(z, y) and D(x, y)
+    conditional = model.condition is Condition.CLASS  # G(z, y) and D(x, y)
     ema = model.generator_ema
+    gp = next((p for p in model.parts if isinstance(p, GradientPenalty)), None)
+    ortho = next((p for p in model.parts if isinstance(p, Orthogonal)), None)
     autocast = (torch.autocast(device.type, dtype=torch.bfloat16) if args.precision == "bf16-mixed"
                 else contextlib.nullcontext())
     g_gen = torch.Generator(device).manual_seed(0)
@@ -125,10 +129,10 @@ def time_plain(overrides, batch, steps, warmup, args, sync) -> float:
             with autocast:
                 d_loss = (model.d_loss(D(real, y), D(fake.detach(), y)) if conditional
                           else model.d_loss(D(real), D(fake.detach())))
-                if model.gradient_penalty is not None:
+                if gp is not None:
                     x_hat = losses.random_interpolates(real, fake, g_gen)
                     critic = D(x_hat, y) if conditional else D(x_hat)
-                    d_loss = d_loss + model.gp_weight * model.gradient_penalty(critic, x_hat)
+                    d_loss = d_loss + gp.weight * gp.penalty(critic, x_hat)
             opt_d.zero_grad(set_to_none=True)
             d_loss.backward()
             opt_d.step()
@@ -138,8 +142,8 @@ def time_plain(overrides, batch, steps, warmup, args, sync) -> float:
             p.requires_grad_(False)
         with autocast:
             g_loss = model.g_loss(D(fake, y) if conditional else D(fake))
-            if model.ortho_weight:
-                g_loss = g_loss + model.ortho_weight * losses.orthogonal_regularization(G)
+            if ortho is not None:
+                g_loss = g_loss + ortho.beta * losses.orthogonal_regularization(G)
         opt_g.zero_grad(set_to_none=True)
         g_loss.backward()
         opt_g.step()

@@ -19,6 +19,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from gan_lab.errors import CheckpointError
+from gan_lab.legacy import upgrade_model_config
 from gan_lab.steps import generator_steps
 
 # What a stored config may instantiate: gan_lab itself, and the torch / Lightning pieces gan_lab's configs name
@@ -96,6 +97,7 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[An
 
     ckpt = load_checkpoint(path)
     cfg = OmegaConf.create(ckpt["gan_lab_config"])
+    cfg.model = upgrade_model_config(OmegaConf.to_container(cfg.model))  # checkpoints of the flat layout too
     model = instantiate(cfg.model)
     model.load_state_dict(ckpt["state_dict"])
     model.run_config = ckpt["gan_lab_config"]

@@ -51,6 +51,11 @@ def _short(node: Any) -> str | None:
     return str(target).rsplit(".", 1)[-1] if target else None
 
 
+def _part_value(part: Any) -> str:
+    """A part's settings in a run's name: its numbers and words, e.g. ``r1(10.0)``, ``ema(0.999,0)``."""
+    return ",".join(str(v) for k, v in part.items() if k != "_target_" and not isinstance(v, (dict, DictConfig)))
+
+
 def run_hparams(cfg: DictConfig, choices: dict[str, Any] | None = None) -> dict[str, Any]:
     """The values that distinguish one run from another: model, net, data, losses, learning rates, n_critic,
     batch, stabilisers and remedies, seed, length (``choices``: Hydra's config-group choices, when known)."""
@@ -58,18 +63,10 @@ def run_hparams(cfg: DictConfig, choices: dict[str, Any] | None = None) -> dict[
     m = cfg.model
     get = lambda key, default=None: OmegaConf.select(cfg, key, default=default)  # noqa: E731
     g_net, d_net = _short(m.get("generator")), _short(m.get("discriminator"))
-    stabilisers = [name for name, on in (
-        (f"gp({m.get('gp_weight')})", m.get("gradient_penalty") is not None),
-        (f"r1({m.get('r1_weight')})", (m.get("r1_weight") or 0) > 0),
-        (f"ortho({m.get('ortho_weight')})", (m.get("ortho_weight") or 0) > 0),
-        (f"ema({m.get('ema_decay')})", m.get("ema_decay") is not None),
-        ("spectral_norm", bool(get("model.discriminator.spectral_norm"))),
-        ("attention", get("model.generator.attention_at") is not None),
-        (f"pack({m.get('pack')})", (m.get("pack") or 1) > 1),
-        (f"diffaugment({m.get('augment')})", m.get("augment") is not None),
-        (f"minibatch({m.get('minibatch')})", m.get("minibatch") is not None),
-        (f"unrolled({m.get('unroll_steps')})", (m.get("unroll_steps") or 0) > 0),
-    ) if on]
+    parts = {**(m.get("stabilizers") or {}), **(m.get("remedies") or {})}
+    stabilisers = [f"{name}({_part_value(part)})" for name, part in parts.items() if part is not None] + [
+        name for name, on in (("spectral_norm", bool(get("model.discriminator.spectral_norm"))),
+                              ("attention", get("model.generator.attention_at") is not None)) if on]
     values = {
         "model": choices.get("model") or _short(m),
         "net": choices.get("model/net") or f"{g_net}/{d_net}",

@@ -82,10 +82,12 @@ def one_sided_gradient_penalty(outputs: Tensor, inputs: Tensor) -> Tensor:
     return F.relu(input_gradient_norm(outputs, inputs) - 1).pow(2).mean()
 
 
-def r1_penalty(real_outputs: Tensor, real: Tensor) -> Tensor:
-    """R1 (Mescheder et al. 2018): E[‖∇ₓ D(x)‖₂²] on real data; the module weighs it by γ/2."""
-    (grad,) = torch.autograd.grad(real_outputs.sum(), real, create_graph=True)
-    return grad.flatten(1).pow(2).sum(1).mean()
+def r1_penalty(real_outputs: Tensor, real: Tensor | list[Tensor]) -> Tensor:
+    """R1 (Mescheder et al. 2018): E[‖∇ₓ D(x)‖₂²] on real data; the module weighs it by γ/2. ``real`` may be one
+    batch per stage (a multi-branch critic): ‖∇ₓ D‖² then sums over every stage's pixels."""
+    inputs = real if isinstance(real, list) else [real]
+    grads = torch.autograd.grad(real_outputs.sum(), inputs, create_graph=True)
+    return sum(g.flatten(1).pow(2).sum(1) for g in grads).mean()
 
 
 def orthogonal_regularization(module: nn.Module) -> Tensor:

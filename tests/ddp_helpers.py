@@ -16,13 +16,13 @@ class RecordingGAN(GANModule):
 
     record_dir: str = ""
 
-    def discriminator_loss(self, real, fake, labels):
+    def discriminator_loss(self, real, fake):
         first = not hasattr(self, "recorded")
         if first:
             noise, weights = self.noise.get_state(), {k: v.clone() for k, v in self.discriminator.state_dict().items()}
-        loss, logs = super().discriminator_loss(real, fake, labels)
+        loss, logs = super().discriminator_loss(real, fake)
         if first:
-            self.recorded = {"real": real.detach().clone(), "fake": fake.detach().clone(), "noise": noise,
+            self.recorded = {"real": real.images.detach().clone(), "fake": fake.images.detach().clone(), "noise": noise,
                              "D": weights, "gp": logs["gradient_penalty"].item()}
         return loss, logs
 

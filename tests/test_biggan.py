@@ -155,7 +155,7 @@ def test_biggan_fits_with_accumulation_and_logs_the_mean_losses(make_cfg):
     model, datamodule, trainer = build(cfg)
     calls = []
     d_loss = model.discriminator_loss
-    model.discriminator_loss = lambda real, fake, y: calls.append(len(real)) or d_loss(real, fake, y)
+    model.discriminator_loss = lambda real, fake: calls.append(real.size) or d_loss(real, fake)
     trainer.fit(model, datamodule=datamodule)
     assert model.g_steps == 2 and calls == [4] * 2 * 2 * 2  # steps × n_critic × micro-batches of 4
     assert torch.isfinite(torch.tensor(trainer.callback_metrics["train/d_loss"].item()))

@@ -10,6 +10,7 @@ import torch
 from PIL import Image
 
 from gan_lab.errors import ConfigError
+from gan_lab.models import Draw, Reals
 from gan_lab.nets import (ConditionalDiscriminator, ConditionalGenerator, DCGANDiscriminator, DCGANGenerator,
                           MLPDiscriminator, MLPGenerator, ResNetDiscriminator, ResNetGenerator)
 from gan_lab.nets.conditional import ConditionalBatchNorm
@@ -216,7 +217,7 @@ def test_acgan_terms_by_hand_with_one_critic_pass_per_batch(make_cfg, aux_fake):
     real, fake, y = torch.randn(4, 1, 8, 8), torch.randn(4, 1, 8, 8), torch.tensor([0, 3, 3, 9])
     passes, features = [], d.net.features
     d.net.features = lambda x: passes.append(1) or features(x)
-    loss, logs = model.discriminator_loss(real, fake, y)
+    loss, logs = model.discriminator_loss(Reals(real, y, y), Draw(fake, y))
     assert len(passes) == 2  # one pass over the real batch and one over the fakes: adversarial + class logits
     with torch.no_grad():
         (r_out, r_logits), (f_out, f_logits) = d.classify(real), d.classify(fake)
@@ -229,7 +230,7 @@ def test_acgan_terms_by_hand_with_one_critic_pass_per_batch(make_cfg, aux_fake):
     assert r_logits.shape == (4, 2 * k if aux_fake == "tac" else k)
 
     passes.clear()
-    g_loss, g_logs = model.generator_loss(fake, y)
+    g_loss, g_logs = model.generator_loss(Draw(fake, y), Reals(real, y, y))
     g_aux = ce(f_logits[:, :k], y) - (ce(f_logits[:, k:], y) if aux_fake == "tac" else 0.0)
     assert len(passes) == 1
     torch.testing.assert_close(g_logs["g_aux_loss"], g_aux)
@@ -248,14 +249,16 @@ def test_unknown_aux_fake_is_a_clear_error(make_cfg):
 def test_label_effect_is_zero_for_a_generator_that_ignores_the_label_and_large_when_the_label_decides(make_cfg):
     from gan_lab.metrics import label_effect
 
-    model, _, _ = build(make_cfg("model=cgan", "model.ema_decay=null"))
-    model.fake_images = lambda generator, z, labels: z[:, :4].view(-1, 1, 2, 2)  # ignores the label
+    model, _, _ = build(make_cfg("model=cgan"))
+    model.draw = lambda generator, z, labels: Draw(z[:, :4].view(-1, 1, 2, 2), labels)  # ignores the label
     assert label_effect(model, n_z=5) == 0.0
     # label-only images: across z nothing changes; a tiny z term keeps the ratio finite and huge
-    model.fake_images = lambda generator, z, labels: (labels[:, None].float() + 1e-3 * z[:, :4]).view(-1, 1, 2, 2)
+    model.draw = lambda generator, z, labels: Draw((labels[:, None].float() + 1e-3 * z[:, :4]).view(-1, 1, 2, 2),
+                                                   labels)
     assert label_effect(model, n_z=5) > 100
     # images = one-hot label + z with equal scales: by hand, ratio of the mean pairwise distances
-    model.fake_images = lambda generator, z, labels: torch.cat([z[:, :1], labels[:, None].float()], 1).view(-1, 1, 1, 2)
+    model.draw = lambda generator, z, labels: Draw(torch.cat([z[:, :1], labels[:, None].float()], 1).view(-1, 1, 1, 2),
+                                                   labels)
     z = model.sample_z(5, generator=torch.Generator().manual_seed(0))
     across_z = torch.cdist(z[:, :1], z[:, :1]).sum() / (5 * 4)
     expected = torch.tensor([abs(a - b) for a in range(10) for b in range(10) if a != b]).float().mean() / across_z
@@ -268,7 +271,7 @@ def test_matching_aware_critic_counts_real_images_with_a_wrong_label_as_fake(mak
     torch.manual_seed(0)
     real, fake, y = torch.randn(64, 1, 8, 8), torch.randn(64, 1, 8, 8), torch.arange(64) % 10
     model.noise = torch.Generator().manual_seed(3)
-    loss, logs = model.discriminator_loss(real, fake, y)
+    loss, logs = model.discriminator_loss(Reals(real, y, y), Draw(fake, y))
     wrong = (y + torch.randint(1, 10, y.shape, generator=torch.Generator().manual_seed(3))) % 10
     assert (wrong != y).all()  # never the image's own class
     d = model.discriminator

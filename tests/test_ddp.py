@@ -44,7 +44,8 @@ def test_biggan_with_gradient_accumulation_under_ddp_keeps_ranks_identical(make_
     model, which fails for spectral norm's parametrizations and the EMA's update function; trainer=ddp starts
     processes that build it.)"""
     cfg = make_cfg("model=biggan", "model.accumulate=2", "data.batch_size=4", "trainer.max_steps=2",
-                   "model.generator.spectral_norm=false", "model.discriminator.spectral_norm=false", "model.ema_decay=null",
+                   "model.generator.spectral_norm=false", "model.discriminator.spectral_norm=false",
+                   "model.stabilizers.ema=null",
                    "trainer.devices=2", "+trainer.strategy=ddp_spawn_find_unused_parameters_true",
                    "callbacks.samples=null")
     for rank in fit_on_two_ranks(cfg, tmp_path):

@@ -195,10 +195,10 @@ def test_finiteness_is_checked_for_every_step_even_between_logging_intervals(mak
 
 
 def test_collapse_signature_warns_after_patience_logged_intervals(make_cfg):
-    from gan_lab.models.health import check_collapse
     from gan_lab.training import build
 
-    model = build(make_cfg("model.collapse_patience=3"))[0]
+    model = build(make_cfg("model.runtime.collapse_patience=3"))[0]
+    check_collapse = model.health.check_collapse
     won = {"g_loss": torch.tensor(9.0), "D(x)": torch.tensor(0.999), "D(G(z))": torch.tensor(0.001)}
     fair = {"g_loss": torch.tensor(0.7), "D(x)": torch.tensor(0.6), "D(G(z))": torch.tensor(0.4)}
     for logs in (won, won, fair, won, won):  # a fair interval resets the count: no warning yet
@@ -206,7 +206,7 @@ def test_collapse_signature_warns_after_patience_logged_intervals(make_cfg):
     with pytest.warns(UserWarning, match=r"training looks collapsed .* for 3 logged intervals D\(x\)=0.999"):
         check_collapse(model, won)
     exploded = {**fair, "g_loss": torch.tensor(1e15)}
-    model._d_wins = 0
+    model.health.d_wins = 0
     for _ in range(2):
         check_collapse(model, exploded)
     with pytest.warns(UserWarning, match="g_loss=1e\\+15"):

@@ -8,11 +8,12 @@ import math
 
 import pytest
 import torch
-from torch import nn
+from torch import Tensor, nn
 
 from gan_lab import augment
 from gan_lab.errors import ConfigError
-from gan_lab.models import GANModule
+from gan_lab.models import GANModule, Reals
+from gan_lab.models.remedies import Unrolled
 from gan_lab.models.unrolled import unrolled_critic
 from gan_lab.nets import (DiscriminatorInput, MinibatchDiscrimination, MinibatchStdDev, MLPDiscriminator,
                           MLPGenerator, pack)
@@ -93,7 +94,7 @@ def test_minibatch_discrimination_matches_a_hand_computation():
 def test_minibatch_layer_in_front_of_the_head_of_any_net(make_cfg, kind):
     for net in ["mlp", "dcgan", "resnet"]:
         small = [] if net == "mlp" else ["model.discriminator.width=8", "model.generator.width=8"]
-        cfg = make_cfg("model=dcgan", f"model/net={net}", f"model.minibatch={kind}", "data.image_size=16", *small)
+        cfg = make_cfg("model=dcgan", f"model/net={net}", f"+remedy=minibatch_{kind}", "data.image_size=16", *small)
         model = build(cfg)[0]
         assert model.discriminator(torch.randn(8, 1, 16, 16)).shape == (8,)
 
@@ -134,16 +135,22 @@ def _toy_gan(unroll_steps: int) -> GANModule:
     return GANModule(MLPGenerator(2, 2, 1, [16], norm="none", output="linear"),
                      MLPDiscriminator(2, 1, [16], norm="batch"), losses.d_bce, losses.g_nonsaturating,
                      lambda p: torch.optim.Adam(p, 1e-3), lambda p: torch.optim.Adam(p, 1e-3), latent_dim=2,
-                     unroll_steps=unroll_steps, unroll_lr=0.1, unroll_rule="sgd")
+                     remedies={"unrolled": Unrolled(unroll_steps, lr=0.1, rule="sgd")})
+
+
+def _batches(model: GANModule, n: int = 8) -> tuple[Reals, Tensor]:
+    """A real batch of 2-D points and latent codes for the toy GAN."""
+    y = torch.zeros(n, dtype=torch.long)
+    return Reals(torch.randn(n, 2, 1, 1), y, y), torch.randn(n, 2)
 
 
 def test_unrolled_loss_is_the_critic_after_k_sgd_steps_and_leaves_d_untouched():
     model = _toy_gan(3)
-    real, z, y = torch.randn(8, 2, 1, 1), torch.randn(8, 2), torch.zeros(8, dtype=torch.long)
-    fake = model.generator(z)
-    model.discriminator_loss(real, fake.detach(), y)  # the critic step stores its real batch
+    real, z = _batches(model)
+    fake = model.draw(model.generator, z, real.condition)
+    model.discriminator_loss(real, fake.detach())
     before = copy.deepcopy(model.discriminator.state_dict())  # (batch norm's running stats moved in that pass)
-    loss, _ = model.generator_loss(fake, y)
+    loss, _ = model.generator_loss(fake, real)
     after = model.discriminator.state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before)  # weights and buffers exactly as they were
     # by hand: a copy of D trained 3 SGD steps on the same D loss, then the G loss on it
@@ -151,28 +158,30 @@ def test_unrolled_loss_is_the_critic_after_k_sgd_steps_and_leaves_d_untouched():
     sgd = torch.optim.SGD(hand.discriminator.parameters(), lr=0.1)
     for _ in range(3):
         sgd.zero_grad()
-        hand.discriminator_loss(real, fake.detach(), y)[0].backward()
+        hand.discriminator_loss(real, fake.detach())[0].backward()
         sgd.step()
-    torch.testing.assert_close(loss, hand.g_loss(hand.critic(fake.detach(), y)), rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(loss, hand.g_loss(hand.judge(fake.images.detach(), real.condition).out),
+                               rtol=1e-5, atol=1e-6)
     # and G's gradient goes through the look-ahead: it differs from the plain rule's
     g_unrolled = torch.autograd.grad(loss, list(model.generator.parameters()))
-    model.unroll_steps = 0
-    g_plain = torch.autograd.grad(model.generator_loss(model.generator(z), y)[0], list(model.generator.parameters()))
+    model.parts[0].steps = 0
+    plain = model.generator_loss(model.draw(model.generator, z, real.condition), real)[0]
+    g_plain = torch.autograd.grad(plain, list(model.generator.parameters()))
     assert not all(torch.allclose(a, b) for a, b in zip(g_unrolled, g_plain))
 
 
 def test_adam_unrolling_continues_d_optimizers_state_like_torch_adam():
     model = _toy_gan(2)
     opt = torch.optim.Adam(model.discriminator.parameters(), 1e-2, betas=(0.5, 0.9))
-    real, z, y = torch.randn(8, 2, 1, 1), torch.randn(8, 2), torch.zeros(8, dtype=torch.long)
-    fake = model.generator(z).detach()
+    real, z = _batches(model)
+    fake = model.draw(model.generator, z, real.condition).detach()
     for _ in range(2):  # D's own history: moments and step counts the look-ahead continues
         opt.zero_grad()
-        model.discriminator_loss(real, fake, y)[0].backward()
+        model.discriminator_loss(real, fake)[0].backward()
         opt.step()
     saved = copy.deepcopy(opt.state_dict())
     before = copy.deepcopy(model.discriminator.state_dict())
-    out = unrolled_critic(model, real, fake, y, steps=2, lr=1e-2, rule="adam", optimizer=opt)
+    out = unrolled_critic(model, real, fake, steps=2, lr=1e-2, rule="adam", optimizer=opt).out
     assert all(torch.equal(before[k], v) for k, v in model.discriminator.state_dict().items())
     assert torch.equal(opt.state_dict()["state"][0]["exp_avg"], saved["state"][0]["exp_avg"])  # state untouched
     hand = copy.deepcopy(model)
@@ -180,16 +189,17 @@ def test_adam_unrolling_continues_d_optimizers_state_like_torch_adam():
     hand_opt.load_state_dict(saved)
     for _ in range(2):
         hand_opt.zero_grad()
-        hand.discriminator_loss(real, fake, y)[0].backward()
+        hand.discriminator_loss(real, fake)[0].backward()
         hand_opt.step()
-    torch.testing.assert_close(out, hand.critic(fake, y), rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(out, hand.judge(fake.images, real.condition).out, rtol=1e-4, atol=1e-5)
 
 
 def test_zero_unroll_steps_is_the_plain_rule():
-    plain, unrolled = _toy_gan(0), _toy_gan(0)
-    fake, y = plain.generator(torch.randn(8, 2)), torch.zeros(8, dtype=torch.long)
-    torch.testing.assert_close(plain.generator_loss(fake, y)[0], plain.g_loss(plain.critic(fake, y)))
-    assert unrolled.unroll_steps == 0
+    plain = _toy_gan(0)
+    real, z = _batches(plain)
+    fake = plain.draw(plain.generator, z, real.condition)
+    torch.testing.assert_close(plain.generator_loss(fake, real)[0], plain.g_loss(plain.judge(fake.images, None).out))
+    assert plain.parts[0].judge_fakes(plain, real, fake) is None
 
 
 # --- in real fits -----------------------------------------------------------------------------------------------
@@ -198,21 +208,21 @@ ALL = "+remedy=[pack,minibatch_stddev,diffaugment,unrolled]"
 
 
 def test_all_remedies_fit_together_in_bf16(make_cfg):
-    metrics = train(make_cfg("model=dcgan", ALL, "model.unroll_steps=1", "data.batch_size=16",
+    metrics = train(make_cfg("model=dcgan", ALL, "model.remedies.unrolled.steps=1", "data.batch_size=16",
                              "trainer.precision=bf16-mixed", "trainer.max_steps=2"))
     assert metrics["train/g_steps"] == 2 and math.isfinite(metrics["train/d_loss"])
 
 
 def test_remedies_on_a_conditional_model_and_pack_refused_there(make_cfg):
     metrics = train(make_cfg("model=cgan", "+remedy=[minibatch_discrimination,diffaugment,unrolled]",
-                             "model.unroll_steps=1", "trainer.max_steps=2"))
+                             "model.remedies.unrolled.steps=1", "trainer.max_steps=2"))
     assert metrics["train/g_steps"] == 2 and math.isfinite(metrics["train/g_loss"])
     with pytest.raises(ConfigError, match="unconditional"):
-        train(make_cfg("model=cgan", "model.pack=2", "trainer.max_steps=1"))
+        train(make_cfg("model=cgan", "+remedy=pack", "trainer.max_steps=1"))
 
 
 def test_remedies_under_ddp_keep_ranks_identical(make_cfg, tmp_path):
-    cfg = make_cfg("model=dcgan", ALL, "model.unroll_steps=1", "data.batch_size=8", "trainer.max_steps=2",
+    cfg = make_cfg("model=dcgan", ALL, "model.remedies.unrolled.steps=1", "data.batch_size=8", "trainer.max_steps=2",
                    "trainer.devices=2", "+trainer.strategy=ddp_spawn_find_unused_parameters_true",
                    "callbacks.samples=null")
     for rank in fit_on_two_ranks(cfg, tmp_path):

@@ -31,7 +31,7 @@ def test_all_stabilizers_together_on_sngan(make_cfg):
     cfg = make_cfg("model=sngan", "+stabilizer=[ttur,ema,r1,ortho,attention]", "data.image_size=32",
                    "trainer.max_steps=2")
     model, datamodule, trainer = build(cfg)
-    assert model.generator_ema is not None and model.r1_weight == 10 and model.ortho_weight == 1e-4
+    assert model.generator_ema is not None and (model.parts[1].gamma, model.parts[2].beta) == (10, 1e-4)
     assert trainer.optimizers == [] and any(isinstance(m, SelfAttention) for m in model.generator.modules())
     trainer.fit(model, datamodule=datamodule)
     g_opt, d_opt = trainer.optimizers

@@ -11,6 +11,7 @@ import torch
 
 from gan_lab.data.captioned import mismatched_indices
 from gan_lab.errors import ConfigError
+from gan_lab.models import Reals
 from gan_lab.models.stackgan import matching_aware_d_loss
 from gan_lab.nets.stackgan import ConditioningAugmentation, StageIIGenerator, StageIGenerator
 from gan_lab.training import build, train
@@ -107,11 +108,11 @@ def test_r1_reaches_the_matching_aware_loss_by_hand(make_cfg):
     model, dm, _ = build(make_cfg("model=stackgan", *TINY, "+stabilizer=r1"))
     torch.manual_seed(0)
     real, emb = torch.rand(4, 3, 16, 16) * 2 - 1, torch.randn(4, dm.embedding_dim)
-    fake = model.fake_images(model.generator, torch.randn(4, 8), emb).detach()
-    model._classes = torch.tensor([0, 1, 0, 1])
+    draw = model.draw(model.generator, torch.randn(4, 8), emb).detach()
+    classes, fake = torch.tensor([0, 1, 0, 1]), draw.images
     model.noise = torch.Generator().manual_seed(1)
-    loss, logs = model.discriminator_loss(real, fake, emb)
-    wrong = emb[mismatched_indices(model._classes, torch.Generator().manual_seed(1))]
+    loss, logs = model.discriminator_loss(Reals(real, emb, classes), draw)
+    wrong = emb[mismatched_indices(classes, torch.Generator().manual_seed(1))]
     x = real.clone().requires_grad_(True)
     out = model.discriminator(x, emb)
     (grad,) = torch.autograd.grad(out.sum(), x)

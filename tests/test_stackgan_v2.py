@@ -11,6 +11,7 @@ import torch
 
 from gan_lab.checkpoints import load_model
 from gan_lab.errors import ConfigError
+from gan_lab.models import Reals
 from gan_lab.models.stackgan_v2 import colour_consistency, stackgan_v2_d_loss
 from gan_lab.nets.stackgan_v2 import StackGANv2Discriminator, StackGANv2Generator, pack, unpack
 from gan_lab.training import build, train
@@ -67,24 +68,24 @@ def test_model_losses_are_the_sums_over_branches_by_hand(make_cfg):
     model, dm, _ = build(make_cfg(*TINY, "model.colour_weight=3.0", "model.uncond_weight=0.5"))
     torch.manual_seed(0)
     images, emb = torch.rand(6, 3, 32, 32) * 2 - 1, torch.randn(6, dm.embedding_dim)
-    model._classes = torch.tensor([0, 1, 2, 0, 1, 2])
-    real, fake = model.real_images(images), model.fake_images(model.generator, torch.randn(6, 8), emb)
+    classes = torch.tensor([0, 1, 2, 0, 1, 2])
+    real, draw = Reals(model.real_images(images), emb, classes), model.draw(model.generator, torch.randn(6, 8), emb)
     model.noise = torch.Generator().manual_seed(1)
-    loss, logs = model.discriminator_loss(real, fake.detach(), emb)
+    loss, logs = model.discriminator_loss(real, draw.detach())
     from gan_lab.data.captioned import mismatched_indices
 
-    wrong = mismatched_indices(model._classes, torch.Generator().manual_seed(1))
-    assert (model._classes[wrong] != model._classes).all()  # wrong pairs are never of the same class
+    wrong = mismatched_indices(classes, torch.Generator().manual_seed(1))
+    assert (classes[wrong] != classes).all()  # wrong pairs are never of the same class
     hand = 0.0
     for size, d in zip((8, 16, 32), model.discriminator.branches):
         x = torch.nn.functional.avg_pool2d(images, 32 // size)
-        f = unpack(fake, 3, (8, 16, 32))[(8, 16, 32).index(size)]
+        f = draw.images[(8, 16, 32).index(size)].detach()
         outs = [(d.conditional(h, emb), d.unconditional(h)) for h in (d.features(x), d.features(x[wrong]),
                                                                        d.features(f))]
         hand = hand + stackgan_v2_d_loss(*outs, 0.5)
     assert loss.item() == pytest.approx(hand.item(), rel=1e-5)
-    g_loss, g_logs = model.generator_loss(fake, emb)
-    fakes = unpack(fake, 3, (8, 16, 32))
+    g_loss, g_logs = model.generator_loss(draw, real)
+    fakes = draw.images
     adv = sum(sp_mean(-d.conditional(d.features(f), emb)) + 0.5 * sp_mean(-d.unconditional(d.features(f)))
               for d, f in zip(model.discriminator.branches, fakes))
     colour = sum(m + 5 * c for m, c in (colour_consistency(fakes[i], fakes[i - 1]) for i in (1, 2)))
@@ -141,10 +142,9 @@ def test_r1_is_the_sum_over_branches_and_the_gradient_penalty_is_refused(make_cf
     model, dm, _ = build(make_cfg(*TINY, "+stabilizer=r1"))
     torch.manual_seed(0)
     images, emb = torch.rand(4, 3, 32, 32) * 2 - 1, torch.randn(4, dm.embedding_dim)
-    model._classes = torch.tensor([0, 1, 0, 1])
     model.noise = torch.Generator().manual_seed(1)
-    fake = model.fake_images(model.generator, torch.randn(4, 8), emb).detach()
-    _, logs = model.discriminator_loss(model.real_images(images), fake, emb)
+    fake = model.draw(model.generator, torch.randn(4, 8), emb).detach()
+    _, logs = model.discriminator_loss(Reals(model.real_images(images), emb, torch.tensor([0, 1, 0, 1])), fake)
     hand = 0.0
     for size, d in zip((8, 16, 32), model.discriminator.branches):
         x = torch.nn.functional.avg_pool2d(images, 32 // size).requires_grad_(True)

@@ -26,8 +26,8 @@ def test_n_critic_steps_per_generator_step_each_on_a_fresh_real_batch(make_cfg):
     model, datamodule, trainer = build(cfg)
     calls: list[tuple[str, torch.Tensor | None]] = []
     d_loss, g_loss = model.discriminator_loss, model.generator_loss
-    model.discriminator_loss = lambda real, fake, y: calls.append(("D", real.detach().clone())) or d_loss(real, fake, y)
-    model.generator_loss = lambda fake, y: calls.append(("G", None)) or g_loss(fake, y)
+    model.discriminator_loss = lambda real, fake: calls.append(("D", real.images.detach().clone())) or d_loss(real, fake)
+    model.generator_loss = lambda fake, real: calls.append(("G", None)) or g_loss(fake, real)
     trainer.fit(model, datamodule=datamodule)
 
     assert "".join(kind for kind, _ in calls) == "DDDG" * 4
@@ -44,19 +44,19 @@ def test_generator_step_leaves_discriminator_unchanged_and_vice_versa(make_cfg):
     d_step, g_step = model._discriminator_step, model._generator_step
     checked = {"D": 0, "G": 0}
 
-    def d_step_checked(opt, real, fake, y):
+    def d_step_checked(opt, real, fake):
         g_before, g_grads = _params(model.generator), _grads(model.generator)
-        out = d_step(opt, real, fake, y)
+        out = d_step(opt, real, fake)
         assert _same(g_before, _params(model.generator)), "a critic step changed G"
         assert _same(g_grads, _grads(model.generator)), "a critic step put gradients on G"
         checked["D"] += 1
         return out
 
-    def g_step_checked(opt, fake, y, z):
+    def g_step_checked(opt, fake, real, z):
         d_before = _params(model.discriminator)
         d_grads = _grads(model.discriminator)
         g_before = _params(model.generator)
-        out = g_step(opt, fake, y, z)
+        out = g_step(opt, fake, real, z)
         assert _same(d_before, _params(model.discriminator)), "the generator step changed D"
         assert _same(d_grads, _grads(model.discriminator)), "the G step put gradients on D"
         assert not _same(g_before, _params(model.generator)), "the generator step did not update G"
@@ -83,7 +83,7 @@ def test_cosine_lr_schedule_steps_once_per_generator_step_for_both_optimisers(ma
     import math
 
     cfg = make_cfg("model=wgan_gp", "model.n_critic=3", "+stabilizer=cosine_lr", "trainer.max_steps=3",
-                   "model.lr_scheduler.T_max=4", "data.batch_size=16")
+                   "model.stabilizers.cosine_lr.schedule.T_max=4", "data.batch_size=16")
     model, datamodule, trainer = build(cfg)
     trainer.fit(model, datamodule=datamodule)
     factor = (1 + math.cos(math.pi * 3 / 4)) / 2

@@ -59,6 +59,7 @@ from torch import Tensor, nn
 from gan_lab.errors import ConfigError
 from gan_lab.kinds import Condition
 from gan_lab.models.base import GANModule
+from gan_lab.models.parts import Critique, Draw, Reals
 from gan_lab.nets.conditional import ConditionalDiscriminator, ConditionalGenerator, check_labels
 
 AUX_FAKE = ("real", "fake", "tac")
@@ -115,21 +116,15 @@ class ConditionalGAN(GANModule):
         self.num_classes, self.aux_weight, self.aux_fake = num_classes, aux_weight, aux_fake
         self.acgan = d_conditioning == "acgan"
         self.mismatch_weight = mismatch_weight
-        self._outputs: list[Tensor] = []  # D's outputs in the current loss: real, fake (, penalties' inputs)
-        self._class_logits: list[Tensor] = []  # ACGAN: class logits of the critic calls of the current loss
         self._labels_checked = False
 
-    def fake_images(self, generator: nn.Module, z: Tensor, labels: Tensor) -> Tensor:
-        return generator(z, labels)
+    def draw(self, generator: nn.Module, z: Tensor, condition: Tensor) -> Draw:
+        return Draw(generator(z, condition), condition)
 
-    def critic(self, x: Tensor, labels: Tensor) -> Tensor:
-        if self.acgan:
-            out, logits = self.discriminator.classify(x)  # one pass: adversarial output and class logits
-            self._class_logits.append(logits)
-        else:
-            out = self.discriminator(x, labels)
-        self._outputs.append(out)
-        return out
+    def judge(self, x: Tensor, condition: Tensor) -> Critique:
+        if self.acgan:  # one pass: adversarial output and class logits
+            return Critique(*self.discriminator.classify(x))
+        return Critique(self.discriminator(x, condition))
 
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
         if not self._labels_checked:  # once: reading the labels makes the host wait for the device
@@ -137,41 +132,33 @@ class ConditionalGAN(GANModule):
             self._labels_checked = True
         super().training_step(batch, batch_idx)
 
-    def _forget_outputs(self) -> None:  # what critic() kept for the current loss (and its graph)
-        self._outputs.clear()
-        self._class_logits.clear()
-
-    def discriminator_loss(self, real: Tensor, fake: Tensor, labels: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
-        self._forget_outputs()
-        loss, logs = super().discriminator_loss(real, fake, labels)  # critic(real), then critic(fake), first
+    def critic_objective(self, real: Reals, fake: Draw, real_j: Critique, fake_j: Critique
+                         ) -> tuple[Tensor, dict[str, Tensor]]:
+        loss, logs = super().critic_objective(real, fake, real_j, fake_j)
+        labels = real.condition
         if self.mismatch_weight:
             shift = torch.randint(1, self.num_classes, labels.shape, device=labels.device, generator=self.noise)
-            wrong = self.d_loss(self._outputs[0], self.critic(real, (labels + shift) % self.num_classes))
+            wrong = self.d_loss(real_j.out, self.judge(real.images, (labels + shift) % self.num_classes).out)
             loss = loss + self.mismatch_weight * (wrong - logs["d_loss"])
             logs["d_mismatch_loss"] = wrong.detach()
         if self.acgan:
-            real_logits, fake_logits = self._class_logits[:2]
-            aux = F.cross_entropy(real_logits[:, :self.num_classes], labels)
+            aux = F.cross_entropy(real_j.logits[:, :self.num_classes], labels)
             if self.aux_fake == "fake":
-                aux = aux + F.cross_entropy(fake_logits, labels)
+                aux = aux + F.cross_entropy(fake_j.logits, fake.condition)
             elif self.aux_fake == "tac":  # the twin head (logits K..2K) learns the classes of the fakes
-                aux = aux + F.cross_entropy(fake_logits[:, self.num_classes:], labels)
+                aux = aux + F.cross_entropy(fake_j.logits[:, self.num_classes:], fake.condition)
             loss = loss + self.aux_weight * aux
             logs["d_aux_loss"] = aux.detach()
-        self._forget_outputs()
         return loss, logs
 
-    def generator_loss(self, fake: Tensor, labels: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
-        self._forget_outputs()
-        loss, logs = super().generator_loss(fake, labels)
+    def generator_objective(self, fake: Draw, fake_j: Critique) -> tuple[Tensor, dict[str, Tensor]]:
+        loss, logs = super().generator_objective(fake, fake_j)
         if self.acgan:
-            logits = self._class_logits[0]
-            aux = F.cross_entropy(logits[:, :self.num_classes], labels)
+            aux = F.cross_entropy(fake_j.logits[:, :self.num_classes], fake.condition)
             if self.aux_fake == "tac":
-                aux = aux - F.cross_entropy(logits[:, self.num_classes:], labels)
+                aux = aux - F.cross_entropy(fake_j.logits[:, self.num_classes:], fake.condition)
             loss = loss + self.aux_weight * aux
             logs["g_aux_loss"] = aux.detach()
-        self._forget_outputs()
         return loss, logs
 
     def class_grid_inputs(self, columns: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:

@@ -24,6 +24,7 @@ from gan_lab.data.shapes import downsample
 from gan_lab.errors import ConfigError
 from gan_lab.kinds import Condition
 from gan_lab.models.base import GANModule, eval_mode
+from gan_lab.models.parts import Critique, Draw, Reals
 
 
 def matching_aware_d_loss(real_right: Tensor, real_wrong: Tensor, fake_right: Tensor) -> Tensor:
@@ -44,44 +45,42 @@ class StackGAN(GANModule):
                  image_size: int = 64, grid_captions: int = 8, **kwargs):
         if kwargs.get("n_critic", 1) != 1:
             raise ConfigError("StackGAN takes one discriminator step per generator step: set model.n_critic=1")
-        super().__init__(generator, discriminator, *args, **kwargs)
+        super().__init__(generator, discriminator, None, *args, **kwargs)  # no d_loss: the matching-aware one
         self.kl_weight, self.image_size, self.grid_captions = kl_weight, image_size, grid_captions
-        self._kl: Tensor | None = None
-        self._classes: Tensor | None = None
         self.register_buffer("grid_embeddings", torch.empty(0), persistent=False)
         self.grid_texts: list[str] = []
 
-    # the "labels" of the shared rule are the caption embeddings
-    def fake_images(self, generator: nn.Module, z: Tensor, labels: Tensor) -> Tensor:
-        fake, mu, logvar = generator(z, labels, self.noise if self.training else None)
-        self._kl = generator.ca.kl(mu, logvar)
-        return fake
+    def draw(self, generator: nn.Module, z: Tensor, condition: Tensor) -> Draw:
+        """G(z, caption embedding), with conditioning augmentation's KL as an extra."""
+        fake, mu, logvar = generator(z, condition, self.noise if self.training else None)
+        return Draw(fake, condition, {"kl": generator.ca.kl(mu, logvar)})
 
-    def critic(self, x: Tensor, labels: Tensor) -> Tensor:
-        return self.discriminator(x, labels)
+    def judge(self, x: Tensor, condition: Tensor) -> Critique:
+        return Critique(self.discriminator(x, condition))
 
     def real_images(self, images: Tensor) -> Tensor:
         return images if images.shape[-1] == self.image_size else downsample(images, self.image_size)
 
-    def training_step(self, batch: tuple[Tensor, Tensor, Tensor], batch_idx: int) -> None:
+    def reals(self, batch: tuple[Tensor, ...]) -> Reals:
+        """Batches are (images, classes, caption embeddings): the embeddings condition, the classes pick the
+        mismatched pairs."""
         if len(batch) != 3:
             raise ConfigError("StackGAN needs captioned data, batches of (images, classes, embeddings): "
                               "use data=shapes or data=cub")
-        images, self._classes, embeddings = batch
-        super().training_step((self.real_images(images), embeddings), batch_idx)
+        images, classes, embeddings = batch
+        return Reals(self.real_images(images), embeddings, classes)
 
-    def discriminator_loss(self, real: Tensor, fake: Tensor, labels: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
-        wrong = labels[mismatched_indices(self._classes, self.noise)]
-        real = self.penalised_real(real)
-        real_out, wrong_out, fake_out = self.critic(real, labels), self.critic(real, wrong), self.critic(fake, labels)
+    def critic_objective(self, real: Reals, fake: Draw, real_j: Critique, fake_j: Critique
+                         ) -> tuple[Tensor, dict[str, Tensor]]:
+        wrong = real.condition[mismatched_indices(real.classes, self.noise)]
+        real_out, fake_out = real_j.out, fake_j.out
+        wrong_out = self.judge(real.images, wrong).out
         loss = matching_aware_d_loss(real_out, wrong_out, fake_out)
-        logs = {"d_loss": loss, "D(x)": real_out.detach().sigmoid().mean(),
-                "D(x,wrong)": wrong_out.detach().sigmoid().mean(), "D(G(z))": fake_out.detach().sigmoid().mean()}
-        return loss + self.penalties(real, fake, labels, real_out, logs), logs
+        return loss, {"d_loss": loss, "D(x)": real_out.detach().sigmoid().mean(),
+                      "D(x,wrong)": wrong_out.detach().sigmoid().mean(), "D(G(z))": fake_out.detach().sigmoid().mean()}
 
-    def generator_loss(self, fake: Tensor, labels: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
-        adversarial = self.g_loss(self.critic(fake, labels))
-        kl = self._kl
+    def generator_objective(self, fake: Draw, fake_j: Critique) -> tuple[Tensor, dict[str, Tensor]]:
+        adversarial, kl = self.g_loss(fake_j.out), fake.extras["kl"]
         return adversarial + self.kl_weight * kl, {"g_loss": adversarial, "kl": kl.detach()}
 
     # --- samples: a fixed grid of test captions, one row each, the same z along each column -----------------

@@ -28,8 +28,9 @@ from torch import Tensor, nn
 from gan_lab.data.captioned import mismatched_indices
 from gan_lab.data.shapes import downsample
 from gan_lab.errors import ConfigError
+from gan_lab.models.parts import Critique, Draw, Reals
 from gan_lab.models.stackgan import StackGAN
-from gan_lab.nets.stackgan_v2 import pack, unpack
+from gan_lab.models.stabilizers import GradientPenalty
 
 
 def colour_statistics(images: Tensor) -> tuple[Tensor, Tensor]:
@@ -68,33 +69,36 @@ class StackGANv2(StackGAN):
         if tuple(generator.sizes) != sizes or tuple(discriminator.sizes) != sizes:
             raise ConfigError(f"model.sizes={list(sizes)} but the generator draws {list(generator.sizes)} px and the "
                               f"discriminators judge {list(discriminator.sizes)} px: set both from model.sizes")
-        if kwargs.get("gradient_penalty") is not None:
-            raise ConfigError("StackGAN-v2 takes R1 (+stabilizer=r1) but not the interpolate gradient penalty: "
-                              "set model.gradient_penalty=null")
         super().__init__(generator, discriminator, *args, image_size=sizes[-1], **kwargs)
+        if any(isinstance(part, GradientPenalty) for part in self.parts):
+            raise ConfigError("StackGAN-v2 takes R1 (+stabilizer=r1) but not the interpolate gradient penalty: "
+                              "remove model.stabilizers.gp")
         self.sizes, self.channels = sizes, generator.channels
         self.stages = len(sizes)
         self.uncond_weight, self.colour_weight = uncond_weight, colour_weight
 
-    def fake_images(self, generator: nn.Module, z: Tensor, labels: Tensor) -> Tensor:
-        images, mu, logvar = generator(z, labels, self.noise if self.training else None)
-        self._kl = generator.ca.kl(mu, logvar)
-        return pack(images)
+    def draw(self, generator: nn.Module, z: Tensor, condition: Tensor) -> Draw:
+        images, mu, logvar = generator(z, condition, self.noise if self.training else None)
+        return Draw(list(images), condition, {"kl": generator.ca.kl(mu, logvar)})
 
-    def real_images(self, images: Tensor) -> Tensor:
+    def real_images(self, images: Tensor) -> list[Tensor]:
         size = images.shape[-1]
         if size < self.sizes[-1]:
             raise ConfigError(f"data.image_size={size} is smaller than StackGAN-v2's largest branch "
                               f"({self.sizes[-1]} px): raise data.image_size or lower model.sizes")
-        return pack([images.float() if s == size else downsample(images, s) for s in self.sizes])
+        return [images.float() if s == size else downsample(images, s) for s in self.sizes]
 
-    def discriminator_loss(self, real: Tensor, fake: Tensor, labels: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
-        real = self.penalised_real(real)
-        reals, fakes = unpack(real, self.channels, self.sizes), unpack(fake, self.channels, self.sizes)
-        wrong = mismatched_indices(self._classes, self.noise)  # a real image of another class, with t
-        real_out = self.discriminator(reals, labels)
-        wrong_out = self.discriminator([x[wrong] for x in reals], labels)
-        fake_out = self.discriminator(fakes, labels)
+    def judge(self, x: list[Tensor], condition: Tensor) -> Critique:
+        """Every branch's (conditional, unconditional) outputs; ``out`` is the sum of the conditional heads' (each
+        D sees only its branch, so R1 on it is Σ_i R1_i)."""
+        branches = self.discriminator(x, condition)
+        return Critique(sum(c for c, _ in branches), branches=branches)
+
+    def critic_objective(self, real: Reals, fake: Draw, real_j: Critique, fake_j: Critique
+                         ) -> tuple[Tensor, dict[str, Tensor]]:
+        wrong = mismatched_indices(real.classes, self.noise)  # a real image of another class, with t
+        wrong_out = self.judge([x[wrong] for x in real.images], real.condition).branches
+        real_out, fake_out = real_j.branches, fake_j.branches
         losses = [stackgan_v2_d_loss(r, w, f, self.uncond_weight) for r, w, f in zip(real_out, wrong_out, fake_out)]
         loss = torch.stack(losses).sum()
         logs = {"d_loss": loss, "D(x)": real_out[-1][0].detach().sigmoid().mean(),
@@ -102,23 +106,21 @@ class StackGANv2(StackGAN):
                 "D(G(z))": fake_out[-1][0].detach().sigmoid().mean(),
                 "D_uncond(G(z))": fake_out[-1][1].detach().sigmoid().mean()}
         logs |= {f"d_loss_{s}px": branch.detach() for s, branch in zip(self.sizes, losses)}
-        # R1 of the summed conditional heads: each D sees only its branch, so this is Σ_i R1_i
-        return loss + self.penalties(real, fake, labels, sum(c for c, _ in real_out), logs), logs
+        return loss, logs
 
-    def generator_loss(self, fake: Tensor, labels: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
-        fakes = unpack(fake, self.channels, self.sizes)
-        outs = self.discriminator(fakes, labels)
-        adversarial = sum(self.g_loss(c) + self.uncond_weight * self.g_loss(u) for c, u in outs)
+    def generator_objective(self, fake: Draw, fake_j: Critique) -> tuple[Tensor, dict[str, Tensor]]:
+        adversarial = sum(self.g_loss(c) + self.uncond_weight * self.g_loss(u) for c, u in fake_j.branches)
         mean_terms, cov_terms = zip(*(colour_consistency(fine, coarse.detach())
-                                      for fine, coarse in zip(fakes[1:], fakes[:-1])))
+                                      for fine, coarse in zip(fake.images[1:], fake.images[:-1])))
         colour = sum(mean_terms) + 5 * sum(cov_terms)
-        loss = adversarial + self.kl_weight * self._kl + self.colour_weight * colour
-        return loss, {"g_loss": adversarial, "kl": self._kl.detach(), "colour_consistency": colour.detach()}
+        kl = fake.extras["kl"]
+        loss = adversarial + self.kl_weight * kl + self.colour_weight * colour
+        return loss, {"g_loss": adversarial, "kl": kl.detach(), "colour_consistency": colour.detach()}
 
     @torch.no_grad()
     def generate_branches(self, z: Tensor, labels: Tensor, ema: bool = True) -> list[Tensor]:
         """Every branch's images (smallest first) for one z and caption embedding each."""
-        return unpack(super().generate(z, labels, ema), self.channels, self.sizes)
+        return super().generate(z, labels, ema)
 
     @torch.no_grad()
     def stage_images(self, z: Tensor, labels: Tensor, ema: bool = True) -> list[Tensor]:

@@ -8,7 +8,7 @@ code unrolls D's Adam; β, ε from that optimiser), or plain SGD ``lr·g`` (``ru
 copies of D's parameters and buffers with :func:`torch.func.functional_call`, so D itself (weights, batch-norm
 and spectral-norm buffers, optimiser state) is exactly as it was; D's own update is the ordinary D step. L_D is
 the model's full ``discriminator_loss`` (penalties, ACGAN's class loss) on the critic step's last real batch.
-k = 0 is the plain rule. Switch on with ``model.unroll_steps=k`` (``+remedy=unrolled``).
+k = 0 is the plain rule. Switch on with ``+remedy=unrolled`` (``model.remedies.unrolled.steps=k``).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from torch import Tensor, nn
 from torch.func import functional_call
 
 from gan_lab.errors import ConfigError
+from gan_lab.models.parts import Critique, Draw, Reals
 
 RULES = ("adam", "sgd")
 
@@ -46,8 +47,8 @@ def _adam_state(optimizer, params: list[Tensor]) -> tuple[list, float, float, fl
     return states, beta1, beta2, group.get("eps", 1e-8)
 
 
-def unrolled_critic(model, real: Tensor, fake: Tensor, labels: Tensor, steps: int, lr: float,
-                    rule: str = "adam", optimizer: torch.optim.Optimizer | None = None) -> Tensor:
+def unrolled_critic(model, real: Reals, fake: Draw, steps: int, lr: float, rule: str = "adam",
+                    optimizer: torch.optim.Optimizer | None = None) -> Critique:
     """D(fake) with D's weights after ``steps`` differentiable look-ahead steps on the model's D loss.
 
     ``optimizer``: D's optimiser, whose Adam state the ``adam`` rule continues (fresh moments when it has none).
@@ -64,10 +65,10 @@ def unrolled_critic(model, real: Tensor, fake: Tensor, labels: Tensor, steps: in
         states, beta1, beta2, eps = _adam_state(optimizer, [p for _, p in named])
         moments = [(s[0].detach(), s[1].detach(), s[2]) if s else (torch.zeros_like(p), torch.zeros_like(p), 0.0)
                    for s, (_, p) in zip(states, named)]
-    loss_of = _Call(d, lambda r, f, y: model.discriminator_loss(r, f, y)[0])
+    loss_of = _Call(d, lambda r, f: model.discriminator_loss(r, f)[0])
     with torch.enable_grad():
         for _ in range(steps):
-            loss = functional_call(loss_of, params | buffers, (real, fake, labels))
+            loss = functional_call(loss_of, params | buffers, (real, fake))
             grads = torch.autograd.grad(loss, list(params.values()), create_graph=True, allow_unused=True)
             new = {}
             for i, ((n, p), g) in enumerate(zip(params.items(), grads)):
@@ -83,4 +84,4 @@ def unrolled_critic(model, real: Tensor, fake: Tensor, labels: Tensor, steps: in
                     # √ with a floor: its derivative at v = 0 would be infinite
                     new[n] = p - lr * (m / (1 - beta1 ** t)) / ((v_hat + 1e-30).sqrt() + eps)
             params = new
-        return functional_call(_Call(d, model.critic), params | buffers, (fake, labels))
+        return functional_call(_Call(d, model.judge), params | buffers, (fake.images, fake.condition))
