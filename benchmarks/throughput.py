@@ -24,8 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import RESULTS, config, markdown, rss_mib  # noqa: E402
 
 from gan_lab import losses  # noqa: E402
-from gan_lab.data import to_tanh_range  # noqa: E402
 from gan_lab.data.captioned import mismatched_indices  # noqa: E402
+from gan_lab.images import to_tanh_range  # noqa: E402
+from gan_lab.kinds import Condition  # noqa: E402
 from gan_lab.models.stackgan import matching_aware_d_loss  # noqa: E402
 from gan_lab.steps import optimizer_steps  # noqa: E402
 
@@ -99,7 +100,7 @@ def time_plain(overrides, batch, steps, warmup, args, sync) -> float:
     split = datamodule.split(train=True)
     images, labels = split.images.to(device), split.labels.to(device)
     n_critic, latent = model.n_critic, model.latent_dim
-    conditional = hasattr(model, "num_classes")  # G(z, y) and D(x, y)
+    conditional = model.condition is Condition.CLASS  # G(z, y) and D(x, y)
     ema = model.generator_ema
     autocast = (torch.autocast(device.type, dtype=torch.bfloat16) if args.precision == "bf16-mixed"
                 else contextlib.nullcontext())

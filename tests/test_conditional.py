@@ -199,7 +199,7 @@ def test_accuracy_metric_scores_generated_images_against_their_requested_class(m
     plain = make_cfg("trainer.max_steps=1", f"paths.output_dir={cfg.paths.output_dir}_plain")
     train(plain)
     model, run, _ = load_model(f"{plain.paths.output_dir}/checkpoints/last.ckpt")
-    with pytest.raises(FeatureNetworkError, match="needs a conditional model"):
+    with pytest.raises(FeatureNetworkError, match="score class-conditional models"):
         evaluate_generator(model, instantiate(run.data), network, ["accuracy"], n_samples=10)
 
 

@@ -12,7 +12,7 @@ import torch
 from gan_lab.checkpoints import load_model
 from gan_lab.errors import ConfigError
 from gan_lab.models.stackgan_v2 import colour_consistency, stackgan_v2_d_loss
-from gan_lab.nets.stackgan_v2 import StackGANv2Discriminator, StackGANv2Generator, pack, unpack
+from gan_lab.nets.stackgan_v2 import StackGANv2Discriminator, StackGANv2Generator, join_stages, split_stages
 from gan_lab.training import build, train
 
 TINY = ["model=stackgan_v2", "data=shapes", "data.n_train=64", "data.n_test=32", "data.batch_size=8",
@@ -52,9 +52,9 @@ def test_branch_shapes_packing_and_size_errors():
     images, mu, logvar = g(torch.randn(2, 8), torch.randn(2, 12))
     assert [x.shape for x in images] == [(2, 3, 16, 16), (2, 3, 32, 32), (2, 3, 64, 64)] and mu.shape == (2, 4)
     assert all(x.min() >= -1 and x.max() <= 1 for x in images)
-    packed = pack(images)
+    packed = join_stages(images)
     assert packed.shape == (2, 3 * (16 ** 2 + 32 ** 2 + 64 ** 2))
-    assert all(torch.equal(a, b) for a, b in zip(unpack(packed, 3, (16, 32, 64)), images))
+    assert all(torch.equal(a, b) for a, b in zip(split_stages(packed, 3, (16, 32, 64)), images))
     d = StackGANv2Discriminator(12, 3, (16, 32, 64), width=4, text_dim=4)
     assert [(c.shape, u.shape) for c, u in d(images, torch.randn(2, 12))] == [((2,), (2,))] * 3
     with pytest.raises(ConfigError, match="must double"):
@@ -78,13 +78,13 @@ def test_model_losses_are_the_sums_over_branches_by_hand(make_cfg):
     hand = 0.0
     for size, d in zip((8, 16, 32), model.discriminator.branches):
         x = torch.nn.functional.avg_pool2d(images, 32 // size)
-        f = unpack(fake, 3, (8, 16, 32))[(8, 16, 32).index(size)]
+        f = split_stages(fake, 3, (8, 16, 32))[(8, 16, 32).index(size)]
         outs = [(d.conditional(h, emb), d.unconditional(h)) for h in (d.features(x), d.features(x[wrong]),
                                                                        d.features(f))]
         hand = hand + stackgan_v2_d_loss(*outs, 0.5)
     assert loss.item() == pytest.approx(hand.item(), rel=1e-5)
     g_loss, g_logs = model.generator_loss(fake, emb)
-    fakes = unpack(fake, 3, (8, 16, 32))
+    fakes = split_stages(fake, 3, (8, 16, 32))
     adv = sum(sp_mean(-d.conditional(d.features(f), emb)) + 0.5 * sp_mean(-d.unconditional(d.features(f)))
               for d, f in zip(model.discriminator.branches, fakes))
     colour = sum(m + 5 * c for m, c in (colour_consistency(fakes[i], fakes[i - 1]) for i in (1, 2)))

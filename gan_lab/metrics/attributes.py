@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from gan_lab.data.datamodule import to_tanh_range
+from gan_lab.images import blur, to_tanh_range
 
 FINE_DETAIL = ("pattern",)  # attributes not learnt from blurred images (they do not show there)
 
@@ -100,19 +100,6 @@ class AttributeClassifier(nn.Module):
             logits = self(images[i:i + batch_size].to(device))
             out.append(torch.stack([logits[name].argmax(1) for name in self.attributes], 1).cpu())
         return torch.cat(out)
-
-
-def blur(images: Tensor, generator: torch.Generator) -> tuple[Tensor, Tensor]:
-    """Each image kept, or downsampled ×2 or ×4 (area) and upsampled back (bilinear), with probability ½, ¼, ¼;
-    and which images were blurred (N,) bool."""
-    size = images.shape[-1]
-    out = images.clone()
-    kind = torch.randint(4, (len(images),), generator=generator).to(images.device)  # a CPU generator, any device
-    for factor, rows in ((2, kind == 2), (4, kind == 3)):
-        if rows.any() and size // factor >= 4:
-            small = F.avg_pool2d(images[rows], factor)
-            out[rows] = F.interpolate(small, size=(size, size), mode="bilinear", align_corners=False)
-    return out, kind >= 2
 
 
 def train_attribute_classifier(images: Tensor, attributes: Tensor, names: tuple[str, ...], sizes: tuple[int, ...],

@@ -20,8 +20,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gan_lab.data.captioned import mismatched_indices
-from gan_lab.data.shapes import downsample
 from gan_lab.errors import ConfigError
+from gan_lab.images import downsample
 from gan_lab.kinds import Condition
 from gan_lab.models.base import GANModule, eval_mode
 

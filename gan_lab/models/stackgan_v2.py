@@ -26,10 +26,10 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gan_lab.data.captioned import mismatched_indices
-from gan_lab.data.shapes import downsample
 from gan_lab.errors import ConfigError
+from gan_lab.images import downsample
 from gan_lab.models.stackgan import StackGAN
-from gan_lab.nets.stackgan_v2 import pack, unpack
+from gan_lab.nets.stackgan_v2 import join_stages, split_stages
 
 
 def colour_statistics(images: Tensor) -> tuple[Tensor, Tensor]:
@@ -79,18 +79,19 @@ class StackGANv2(StackGAN):
     def fake_images(self, generator: nn.Module, z: Tensor, labels: Tensor) -> Tensor:
         images, mu, logvar = generator(z, labels, self.noise if self.training else None)
         self._kl = generator.ca.kl(mu, logvar)
-        return pack(images)
+        return join_stages(images)
 
     def real_images(self, images: Tensor) -> Tensor:
         size = images.shape[-1]
         if size < self.sizes[-1]:
             raise ConfigError(f"data.image_size={size} is smaller than StackGAN-v2's largest branch "
                               f"({self.sizes[-1]} px): raise data.image_size or lower model.sizes")
-        return pack([images.float() if s == size else downsample(images, s) for s in self.sizes])
+        return join_stages([images.float() if s == size else downsample(images, s) for s in self.sizes])
 
     def discriminator_loss(self, real: Tensor, fake: Tensor, labels: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
         real = self.penalised_real(real)
-        reals, fakes = unpack(real, self.channels, self.sizes), unpack(fake, self.channels, self.sizes)
+        reals = split_stages(real, self.channels, self.sizes)
+        fakes = split_stages(fake, self.channels, self.sizes)
         wrong = mismatched_indices(self._classes, self.noise)  # a real image of another class, with t
         real_out = self.discriminator(reals, labels)
         wrong_out = self.discriminator([x[wrong] for x in reals], labels)
@@ -106,7 +107,7 @@ class StackGANv2(StackGAN):
         return loss + self.penalties(real, fake, labels, sum(c for c, _ in real_out), logs), logs
 
     def generator_loss(self, fake: Tensor, labels: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
-        fakes = unpack(fake, self.channels, self.sizes)
+        fakes = split_stages(fake, self.channels, self.sizes)
         outs = self.discriminator(fakes, labels)
         adversarial = sum(self.g_loss(c) + self.uncond_weight * self.g_loss(u) for c, u in outs)
         mean_terms, cov_terms = zip(*(colour_consistency(fine, coarse.detach())
@@ -118,7 +119,7 @@ class StackGANv2(StackGAN):
     @torch.no_grad()
     def generate_branches(self, z: Tensor, labels: Tensor, ema: bool = True) -> list[Tensor]:
         """Every branch's images (smallest first) for one z and caption embedding each."""
-        return unpack(super().generate(z, labels, ema), self.channels, self.sizes)
+        return split_stages(super().generate(z, labels, ema), self.channels, self.sizes)
 
     @torch.no_grad()
     def stage_images(self, z: Tensor, labels: Tensor, ema: bool = True) -> list[Tensor]:

@@ -3,8 +3,8 @@ per resolution (e.g. 64/128/256; CPU preset 16/32/64), and one matching-aware di
 conditional and an unconditional head. Blocks are the released code's: 3×3 conv + batch norm + GLU (a conv to 2c
 channels gated to c), residual blocks without a final non-linearity, nearest-neighbour ×2 upsampling.
 
-The branches' images travel through the shared training rule as one tensor per batch (:func:`pack`: each image
-flattened and joined, (B, Σ C·s²)), so detaching, chunking and accumulation treat them as any batch of images.
+The branches' images travel through the shared training rule as one tensor per batch (:func:`join_stages`: each
+image flattened and joined, (B, Σ C·s²)), so detaching, chunking and accumulation treat them as any batch of images.
 """
 
 from __future__ import annotations
@@ -26,15 +26,15 @@ def check_sizes(sizes: list[int] | tuple[int, ...]) -> tuple[int, ...]:
     return sizes
 
 
-def pack(images: list[Tensor]) -> Tensor:
-    """[(B, C, s_i, s_i)] -> (B, Σ C·s_i²)."""
+def join_stages(images: list[Tensor]) -> Tensor:
+    """[(B, C, s_i, s_i)] -> (B, Σ C·s_i²): every stage's image of a draw in one row (not PacGAN packing)."""
     return torch.cat([x.flatten(1) for x in images], 1)
 
 
-def unpack(packed: Tensor, channels: int, sizes: tuple[int, ...]) -> list[Tensor]:
-    """The inverse of :func:`pack`."""
-    parts = packed.split([channels * s * s for s in sizes], 1)
-    return [p.reshape(len(packed), channels, s, s) for p, s in zip(parts, sizes)]
+def split_stages(joined: Tensor, channels: int, sizes: tuple[int, ...]) -> list[Tensor]:
+    """The inverse of :func:`join_stages`."""
+    parts = joined.split([channels * s * s for s in sizes], 1)
+    return [p.reshape(len(joined), channels, s, s) for p, s in zip(parts, sizes)]
 
 
 def glu_conv(c_in: int, c_out: int) -> nn.Sequential:  # 3×3 conv to 2·c_out, BN, GLU -> c_out channels
