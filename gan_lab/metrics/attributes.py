@@ -172,14 +172,6 @@ def chance_levels(names: tuple[str, ...]) -> dict[str, float]:
     return {n: 1 / len(VALUES[n]) for n in names}
 
 
-def encoder_r_precision(encoder, images: Tensor, captions: list[str], n_candidates: int = 100,
-                        labels: Tensor | None = None, seed: int = 0) -> float:
-    """:func:`r_precision` of images (in [-1, 1]) and their captions with a frozen
-    :class:`gan_lab.text.SentenceEncoder` (its image branch and its text branch)."""
-    g = torch.Generator().manual_seed(seed)
-    return r_precision(encoder.image_features(images), encoder(captions), n_candidates, labels, g)
-
-
 def r_precision(image_features: Tensor, text_embeddings: Tensor, n_candidates: int = 100,
                 labels: Tensor | None = None, generator: torch.Generator | None = None) -> float:
     """Share of images whose own caption (row i of ``text_embeddings``) scores higher (cosine) than each of
