@@ -24,8 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import RESULTS, config, markdown, rss_mib  # noqa: E402
 
 from gan_lab import losses  # noqa: E402
-from gan_lab.data import to_tanh_range  # noqa: E402
 from gan_lab.data.captioned import mismatched_indices  # noqa: E402
+from gan_lab.images import to_tanh_range  # noqa: E402
 from gan_lab.kinds import Condition  # noqa: E402
 from gan_lab.models.stabilizers import GradientPenalty, Orthogonal  # noqa: E402
 from gan_lab.models.stackgan import matching_aware_d_loss  # noqa: E402

@@ -22,8 +22,9 @@ import torch
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig, open_dict
 
-from gan_lab import run_name
 from gan_lab.cli import CONFIG_DIR
+from gan_lab.kinds import Condition
+from gan_lab.resolvers import run_name
 
 
 @dataclasses.dataclass
@@ -73,11 +74,11 @@ def load_model(ckpt: str | Path, device: str | torch.device = "cpu") -> Any:
 def sample(model: Any, n: int = 64, labels: list[int] | torch.Tensor | None = None, seed: int | None = 0,
            truncation: float | None = None, ema: bool = True) -> torch.Tensor:
     """``n`` images in [0, 1] (conditional models: ``labels``, one per image, default classes in turn)."""
-    from gan_lab.data import to_unit_range
+    from gan_lab.images import to_unit_range
 
     generator = None if seed is None else torch.Generator(model.device).manual_seed(seed)
     z = model.sample_z(n, truncation=truncation, generator=generator)
-    if labels is None and getattr(model, "num_classes", None):
+    if labels is None and model.condition is Condition.CLASS:
         labels = torch.arange(n) % model.num_classes
     if labels is not None:
         labels = torch.as_tensor(labels, device=model.device)

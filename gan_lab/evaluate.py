@@ -14,9 +14,9 @@ from omegaconf import DictConfig
 
 from gan_lab.checkpoints import load_run
 from gan_lab.cli import hydra_command
-from gan_lab.data import GaussianMixtureDataModule
+from gan_lab.kinds import Yields
 from gan_lab.metrics import FeatureCache, evaluate_generator
-from gan_lab.metrics.text_image import TEXT_METRICS
+from gan_lab.metrics.registry import needs
 
 
 def markdown_table(results: dict[str, float], protocol: dict[str, Any]) -> str:
@@ -31,8 +31,8 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     """Score the checkpoint ``cfg.ckpt``; writes ``eval_<features>.json`` / ``.md`` and returns the results."""
     model, datamodule, g_steps = load_run(cfg.ckpt, cfg.device, cfg.data_root)
     torch.manual_seed(cfg.seed)  # noise drawn inside G (StackGAN's conditioning augmentation) is seeded too
-    toy = isinstance(datamodule, GaussianMixtureDataModule)
-    features = not toy and any(m not in TEXT_METRICS for m in cfg.metrics)  # text scores alone need no features
+    toy = datamodule.yields is Yields.POINTS
+    features = "features" in needs(cfg.metrics, datamodule.yields)  # (text scores alone need no feature network)
     network = instantiate(cfg.features) if features else None
     results, protocol = evaluate_generator(
         model, datamodule, network, metrics=list(cfg.metrics), n_samples=cfg.n_samples, n_real=cfg.n_real,

@@ -16,27 +16,25 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, ListConfig, open_dict
 from torchvision.utils import make_grid, save_image
 
-from gan_lab.callbacks.samples import annotate
 from gan_lab.checkpoints import load_model
 from gan_lab.cli import hydra_command
-from gan_lab.data import to_unit_range
 from gan_lab.errors import ConfigError
+from gan_lab.images import annotate, to_unit_range
 from gan_lab.kinds import Condition
 from gan_lab.nets.conditional import check_labels
 
 
 def requested_labels(model, classes, n: int) -> torch.Tensor | None:
     """``n`` labels per requested class (conditional models), or None for unconditional ones."""
-    num_classes = getattr(model, "num_classes", None)
     if model.condition is Condition.TEXT and classes is not None:
         raise ConfigError("classes= is for class-conditional models; this checkpoint's model draws from text: pass "
                           "text=\"a large red circle at the top left\"")
-    if num_classes is None:
+    if model.condition is not Condition.CLASS:
         if classes is not None:
             raise ConfigError("classes= is for conditional models; this checkpoint's model is unconditional")
         return None
-    classes = torch.as_tensor(list(classes) if classes is not None else range(num_classes))
-    check_labels(classes, num_classes)
+    classes = torch.as_tensor(list(classes) if classes is not None else range(model.num_classes))
+    check_labels(classes, model.num_classes)
     return classes.repeat_interleave(n)
 
 

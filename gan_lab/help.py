@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-CONF = next(p for p in (Path(__file__).resolve().parent / "conf", Path(__file__).resolve().parents[1] / "conf")
-            if p.is_dir())  # the checkout's conf/, or the one inside an installed wheel
-GROUPS = ("model", "model/net", "data", "trainer", "logger", "callbacks", "stabilizer", "features", "experiment",
-          "hparams_search")
+from gan_lab.cli import CONFIG_DIR
+
+CONF = Path(CONFIG_DIR)
+NOT_GROUPS = ("hydra", "latent")  # Hydra's own settings; the latent commands' configs (python -m gan_lab.latent)
 EXAMPLES = """\
 examples:
   python -m gan_lab                                   # DCGAN on 5,000 embedded MNIST digits, on the CPU
@@ -30,17 +30,24 @@ def describe(path: Path, width: int = 88) -> str:
     return ""
 
 
+def groups(conf: Path = CONF) -> list[str]:
+    """Every config group of training (``group=option``): each folder of ``conf`` with options in it, but Hydra's
+    own, the latent commands' and the shared ``base`` configs."""
+    folders = (p for p in sorted(conf.rglob("*")) if p.is_dir() and any(p.glob("*.yaml")))
+    names = (p.relative_to(conf).as_posix() for p in folders)
+    return [n for n in names if n.split("/")[0] not in NOT_GROUPS and n.split("/")[-1] != "base"]
+
+
 def help_text(conf: Path = CONF) -> str:
     lines = ["usage: python -m gan_lab [group=option ...] [key=value ...] [-m for sweeps]", "",
              "Train a GAN (PyTorch Lightning + Hydra). Runs go to outputs/<date>/<time>_<model>-<data>/ "
              "(samples, checkpoints, TensorBoard).", "", EXAMPLES, "config groups (group=option):"]
-    for group in GROUPS:
+    for group in groups(conf):
         folder = conf / group
-        if not folder.is_dir():
-            continue
         lines.append(f"  {group}:")
         for path in sorted(folder.glob("*.yaml")):
             lines.append(f"    {path.stem:<22} {describe(path)}")
     lines += ["", "other options: seed=0, verbose=true (framework tips and warnings), ckpt_path=<ckpt> (resume);",
-              "python -m gan_lab --cfg job shows every key; --hydra-help shows Hydra's own help."]
+              "python -m gan_lab --cfg job shows every key; --hydra-help shows Hydra's own help.",
+              "Documentation (models, data, metrics, extending gan_lab): docs/ in the repository."]
     return "\n".join(lines)

@@ -18,8 +18,8 @@ from torch.utils.data import DataLoader
 
 from gan_lab.cli import hydra_command
 from gan_lab.data.captioned import caption_choice
-from gan_lab.data.datamodule import to_tanh_range
 from gan_lab.errors import ConfigError
+from gan_lab.images import to_tanh_range
 from gan_lab.metrics.attributes import r_precision
 from gan_lab.text import Vocabulary, load_sentence_encoder, save_sentence_encoder
 from gan_lab.text.training import CaptionPairs, ContrastiveModule, as_batch

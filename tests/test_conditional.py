@@ -71,10 +71,9 @@ def test_class_weights_blend_classes_and_one_hot_weights_equal_class_indices(g_m
     if g_mode == "cbn":  # the layer's gain and bias are the mean of the two classes'
         layer = g.cbns[0]
         x = torch.randn(3, layer.norm.num_features, 4, 4)
-        layer.labels = halfway
-        gain = (1 + 3 * layer.gain.weight[2] + 1 + 3 * layer.gain.weight[5]) / 2  # class gain: 1 + scale·Δ
-        bias = (3 * layer.bias.weight[2] + 3 * layer.bias.weight[5]) / 2
-        torch.testing.assert_close(layer(x), layer.norm(x) * gain[:, None, None] + bias[:, None, None])
+        gain = (1 + 3 * layer.gain.weight[:, 2] + 1 + 3 * layer.gain.weight[:, 5]) / 2  # class gain: 1 + scale·Δ
+        bias = (3 * layer.bias.weight[:, 2] + 3 * layer.bias.weight[:, 5]) / 2
+        torch.testing.assert_close(layer(x, halfway), layer.norm(x) * gain[:, None, None] + bias[:, None, None])
     with pytest.raises(ConfigError, match=r"shape \(batch, num_classes\) = \(3, 10\); got \(3, 4\)"):
         g(z, torch.rand(3, 4))
 
@@ -200,7 +199,7 @@ def test_accuracy_metric_scores_generated_images_against_their_requested_class(m
     plain = make_cfg("trainer.max_steps=1", f"paths.output_dir={cfg.paths.output_dir}_plain")
     train(plain)
     model, run, _ = load_model(f"{plain.paths.output_dir}/checkpoints/last.ckpt")
-    with pytest.raises(FeatureNetworkError, match="needs a conditional model"):
+    with pytest.raises(FeatureNetworkError, match="score class-conditional models"):
         evaluate_generator(model, instantiate(run.data), network, ["accuracy"], n_samples=10)
 
 

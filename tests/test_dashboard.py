@@ -19,7 +19,7 @@ from tensorboard.backend.event_processing.event_file_loader import EventFileLoad
 from tensorboard.plugins.hparams import plugin_data_pb2
 
 from gan_lab import run_name
-from gan_lab.callbacks.samples import annotate
+from gan_lab.images import annotate
 from gan_lab.loggers import LAYOUT, run_hparams
 from gan_lab.training import train
 

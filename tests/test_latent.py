@@ -13,6 +13,7 @@ from PIL import Image
 from gan_lab.errors import ConfigError
 from gan_lab.latent import latent_path, lerp, slerp
 from gan_lab.latent import tools
+from gan_lab.progress import progress
 from gan_lab.training import train
 from tests.conftest import ROOT
 
@@ -63,7 +64,7 @@ def test_interpolate_writes_a_strip_per_walk_and_a_gif(trained):
                                         "gif=true", f"out_dir={tmp}/interp"))
     assert Image.open(path).size == (2 + 7 * 30, 2 + 2 * 30)  # 7 images per walk, 2 walks
     assert Image.open(path.with_suffix(".gif")).n_frames == 7 + 5  # there and back
-    gif = tools.progress(latent_cfg("progress", f"run={run}"))
+    gif = progress(latent_cfg("progress", f"run={run}"))
     assert Image.open(gif).n_frames == 2  # the step-0 and final grids
 
 

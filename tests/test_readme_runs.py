@@ -48,7 +48,7 @@ FUNCTIONS = {
     "train": "gan_lab.training:train", "classifier": "gan_lab.classifier:train_classifier",
     "text_encoder": "gan_lab.text_encoder:train_text_encoder", "evaluate": "gan_lab.evaluate:evaluate",
     "generate": "gan_lab.generate:generate", "latent/interpolate": "gan_lab.latent.tools:interpolate",
-    "latent/progress": "gan_lab.latent.tools:progress", "latent/encoder": "gan_lab.latent.tools:train_encoder",
+    "latent/progress": "gan_lab.progress:progress", "latent/encoder": "gan_lab.latent.tools:train_encoder",
     "latent/arithmetic": "gan_lab.latent.tools:arithmetic", "latent/features": "gan_lab.latent.tools:probe_features",
 }
 RUN, CGAN, STAGE1 = "outputs/run", "outputs/cgan", "outputs/stackgan"  # the artefacts' folders in the working folder

@@ -11,7 +11,8 @@ from hydra.utils import instantiate
 
 from gan_lab.data.captioned import caption_choice, mismatched_indices
 from gan_lab.data.captions import ATTRIBUTES, COLOURS, make_captions, parse_caption, parse_captions, swap_attribute
-from gan_lab.data.shapes import SOLID_TONE, ShapesDataModule, downsample, render, sample_attributes
+from gan_lab.data.shapes import SOLID_TONE, ShapesDataModule, render, sample_attributes
+from gan_lab.images import downsample
 from gan_lab.errors import ConfigError
 
 

@@ -14,7 +14,7 @@ from gan_lab.checkpoints import load_model
 from gan_lab.errors import ConfigError
 from gan_lab.metrics import FeatureNetworkError, evaluate_generator
 from gan_lab.metrics.attributes import attribute_classifier, caption_agreement
-from gan_lab.metrics.evaluation import spread
+from gan_lab.metrics.conditioning import spread
 from gan_lab.metrics.text_image import caption_inputs, colour_swap
 from gan_lab.training import train
 from tests.conftest import ROOT, compose_config

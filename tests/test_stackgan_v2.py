@@ -13,7 +13,7 @@ from gan_lab.checkpoints import load_model
 from gan_lab.errors import ConfigError
 from gan_lab.models import Reals
 from gan_lab.models.stackgan_v2 import colour_consistency, stackgan_v2_d_loss
-from gan_lab.nets.stackgan_v2 import StackGANv2Discriminator, StackGANv2Generator, pack, unpack
+from gan_lab.nets.stackgan_v2 import StackGANv2Discriminator, StackGANv2Generator
 from gan_lab.training import build, train
 
 TINY = ["model=stackgan_v2", "data=shapes", "data.n_train=64", "data.n_test=32", "data.batch_size=8",
@@ -48,14 +48,11 @@ def test_conditional_and_unconditional_d_loss_by_hand():
     assert stackgan_v2_d_loss(real, wrong, fake, 0.5).item() == pytest.approx(cond + 0.5 * uncond, rel=1e-6)
 
 
-def test_branch_shapes_packing_and_size_errors():
+def test_branch_shapes_and_size_errors():
     g = StackGANv2Generator(8, 12, 3, (16, 32, 64), c_dim=4, width=8, n_residual=1)
     images, mu, logvar = g(torch.randn(2, 8), torch.randn(2, 12))
     assert [x.shape for x in images] == [(2, 3, 16, 16), (2, 3, 32, 32), (2, 3, 64, 64)] and mu.shape == (2, 4)
     assert all(x.min() >= -1 and x.max() <= 1 for x in images)
-    packed = pack(images)
-    assert packed.shape == (2, 3 * (16 ** 2 + 32 ** 2 + 64 ** 2))
-    assert all(torch.equal(a, b) for a, b in zip(unpack(packed, 3, (16, 32, 64)), images))
     d = StackGANv2Discriminator(12, 3, (16, 32, 64), width=4, text_dim=4)
     assert [(c.shape, u.shape) for c, u in d(images, torch.randn(2, 12))] == [((2,), (2,))] * 3
     with pytest.raises(ConfigError, match="must double"):

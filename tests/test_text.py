@@ -13,7 +13,7 @@ from hydra import compose, initialize_config_dir
 
 from gan_lab.data.shapes import ShapesDataModule
 from gan_lab.errors import CheckpointError, ConfigError
-from gan_lab.data.datamodule import to_tanh_range
+from gan_lab.images import to_tanh_range
 from gan_lab.metrics.attributes import (attribute_agreement, attribute_classifier, caption_agreement, chance_levels,
                                       crop_objects, locate, r_precision)
 from gan_lab.text import (GRUTextEncoder, HashedBagOfWords, Vocabulary, contrastive_loss, hashed_encoder,

@@ -14,9 +14,10 @@ from collections.abc import Sequence
 import lightning as L
 from torch import nn
 
-from gan_lab.data import GaussianMixtureDataModule
 from gan_lab.errors import ConfigError
+from gan_lab.kinds import Condition, Yields
 from gan_lab.metrics import FeatureCache, evaluate_generator, label_effect
+from gan_lab.metrics.registry import classifier_of
 
 log = logging.getLogger("gan_lab")
 
@@ -43,15 +44,15 @@ class Evaluation(L.Callback):
     def evaluate(self, trainer: L.Trainer, pl_module: L.LightningModule) -> dict[str, float]:
         results = None
         if trainer.is_global_zero:
-            num_classes = getattr(pl_module, "num_classes", None)
-            check_classes = bool(num_classes) and hasattr(self.features, "classifier")
+            conditional = pl_module.condition is Condition.CLASS
+            check_classes = conditional and classifier_of(self.features) is not None
             metrics = self.metrics + ["accuracy"] * (check_classes and "accuracy" not in self.metrics)
             results, _ = evaluate_generator(
                 pl_module, trainer.datamodule, self.features, metrics, self.n_samples, split=self.split,
                 batch_size=self.batch_size, cache=self.cache, seed=self.seed,
             )
-            if num_classes:
-                results = self._check_conditioning(results, pl_module, num_classes)
+            if conditional:
+                results = self._check_conditioning(results, pl_module, pl_module.num_classes)
         results = trainer.strategy.broadcast(results, src=0)
         for name, value in results.items():
             pl_module.log(f"val/{name}", float(value), prog_bar=name in ("fid", "modes_covered"))
@@ -71,7 +72,7 @@ class Evaluation(L.Callback):
         return results
 
     def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if self.features is None and not isinstance(trainer.datamodule, GaussianMixtureDataModule):
+        if self.features is None and trainer.datamodule.yields is not Yields.POINTS:
             raise ConfigError("evaluation without a feature network scores mode coverage of 2-D mixtures "
                               "(data=ring or data=grid); for images use callbacks=fid with features=inception or "
                               "features=classifier")

@@ -13,7 +13,8 @@ from lightning.pytorch.utilities import rank_zero_only
 from torch import Tensor
 from torchvision.utils import make_grid, save_image
 
-from gan_lab.data import to_unit_range
+from gan_lab.images import annotate, to_unit_range
+from gan_lab.kinds import Condition, Yields
 
 
 def log_image(trainer: L.Trainer, key: str, image: Tensor, step: int) -> None:
@@ -34,19 +35,22 @@ def log_text(trainer: L.Trainer, key: str, text: str, step: int) -> None:
 
 def stage_grid(pl_module: L.LightningModule, z: Tensor, labels: Tensor, nrow: int,
                columns: int = 4) -> tuple[Tensor, int] | None:
-    """Text-to-image models with several stages (StackGAN Stage-II, v2): for the first ``columns`` z of each row of
-    the sample grid, every stage's image (smallest first, nearest-upsampled to the largest) side by side in one
-    cell, and the number of stages; None for one-stage models."""
-    if not hasattr(pl_module, "stage_images"):
+    """Models that declare several stages (``stages`` > 1: StackGAN Stage-II, v2): for the first ``columns`` z of
+    each row of the sample grid, every stage's image (``stage_images``: smallest first, nearest-upsampled to the
+    largest) side by side in one cell, and the number of stages; None for one-stage models."""
+    if pl_module.stages < 2:
         return None
     rows, k = len(z) // nrow, min(columns, nrow)
     idx = torch.tensor([r * nrow + c for r in range(rows) for c in range(k)], device=z.device)
     stages = pl_module.stage_images(z[idx], labels[idx])
-    if len(stages) < 2:
-        return None
     size = stages[-1].shape[-1]
     cells = torch.cat([F.interpolate(x.float(), size=(size, size), mode="nearest") for x in stages], -1)
     return make_grid(to_unit_range(cells), nrow=k, padding=2), len(stages)
+
+
+def yields(trainer: L.Trainer) -> Yields | None:
+    """What the run's data module declares it yields (None when the trainer has none)."""
+    return None if trainer.datamodule is None else trainer.datamodule.yields
 
 
 def scatter_image(points: Tensor, reference: Tensor | None = None, title: str = "",
@@ -74,25 +78,6 @@ def scatter_image(points: Tensor, reference: Tensor | None = None, title: str = 
     return torch.from_numpy(rgba[..., :3].copy()).permute(2, 0, 1).float() / 255
 
 
-def annotate(image: Tensor, title: str, row_labels: list[str] | None = None, cell: int | None = None) -> Tensor:
-    """``image`` (3, H, W) in [0, 1] with ``title`` in a strip above and, when given, one label per row of
-    ``cell`` pixels in a margin on the left (the class or caption of each row of a conditional grid)."""
-    from PIL import Image, ImageDraw, ImageFont
-
-    font = ImageFont.load_default()
-    rows = row_labels or []
-    margin = 6 + max((int(font.getlength(t)) for t in rows), default=-6)
-    top = 14
-    grid = Image.fromarray((image.permute(1, 2, 0).clamp(0, 1) * 255).round().byte().cpu().numpy())
-    canvas = Image.new("RGB", (grid.width + margin, grid.height + top), (255, 255, 255))
-    canvas.paste(grid, (margin, top))
-    draw = ImageDraw.Draw(canvas)
-    draw.text((margin + 2, 1), title, fill=(0, 0, 0), font=font)
-    for i, text in enumerate(rows):
-        draw.text((2, top + 2 + i * (cell or 0) + (cell or 0) // 2 - 6), text, fill=(0, 0, 0), font=font)
-    return torch.from_numpy(np.asarray(canvas).copy()).permute(2, 0, 1).float() / 255
-
-
 class SampleGrid(L.Callback):
     """Samples from one fixed set of z every ``every_n_steps`` generator steps, at the start and at the end.
 
@@ -110,9 +95,10 @@ class SampleGrid(L.Callback):
         self.last_written: int | None = None
 
     def fixed_inputs(self, pl_module: L.LightningModule) -> tuple[Tensor, Tensor | None]:
-        """The same z at every call; for conditional models one row per class with the same z per column."""
+        """The same z at every call; for conditional models (class or text) one row per class or caption with the
+        same z per column (the model's ``class_grid_inputs``)."""
         generator = torch.Generator(pl_module.device).manual_seed(self.seed)
-        if hasattr(pl_module, "class_grid_inputs"):
+        if pl_module.condition is not Condition.NONE:
             return pl_module.class_grid_inputs(self.nrow, generator)
         return pl_module.sample_z(self.n_samples, generator=generator), None
 
@@ -121,10 +107,10 @@ class SampleGrid(L.Callback):
         step = pl_module.g_steps
         z, labels = self.fixed_inputs(pl_module)
         samples = pl_module.generate(z, labels).float()
-        if samples.shape[1:] == (2, 1, 1):
-            real = trainer.datamodule.train_set.images[:2000].flatten(1) if trainer.datamodule else None
-            image = scatter_image(samples.flatten(1), real, title=f"generator step {step}",
-                                  centers=getattr(trainer.datamodule, "centers", None))
+        if yields(trainer) is Yields.POINTS:
+            datamodule = trainer.datamodule
+            image = scatter_image(samples.flatten(1), datamodule.train_set.images[:2000].flatten(1),
+                                  title=f"generator step {step}", centers=datamodule.centers)
             shown = image
         else:
             image = make_grid(to_unit_range(samples), nrow=self.nrow, padding=2)
@@ -148,22 +134,19 @@ class SampleGrid(L.Callback):
         """What each row of a conditional grid was asked for: its caption (text-to-image) or class."""
         if labels is None:
             return None
-        texts = getattr(pl_module, "grid_texts", None)
-        if texts:
-            return [t if len(t) <= 40 else t[:39] + "…" for t in texts]
-        return [f"class {int(k)}" for k in labels[:: self.nrow]] if labels.dim() == 1 else None
+        if pl_module.condition is Condition.TEXT:  # no row labels when the data has no caption text
+            return [t if len(t) <= 40 else t[:39] + "…" for t in pl_module.grid_texts] or None
+        return [f"class {int(k)}" for k in labels[:: self.nrow]]
 
     @rank_zero_only
     def write_real(self, trainer: L.Trainer) -> None:
         """``real.png`` and the ``real`` image: the first training images, once per run (images only)."""
         from gan_lab.metrics.image import real_batches
 
-        dataset = getattr(trainer.datamodule, "train_set", None)
-        if dataset is None or (self.dirpath / "real.png").exists():
-            return
-        real = next(real_batches(dataset, min(self.n_samples, len(dataset)), self.n_samples))
-        if real.shape[1:] == (2, 1, 1):
+        if yields(trainer) in (None, Yields.POINTS) or (self.dirpath / "real.png").exists():
             return  # 2-D toys: the real points are in every scatter plot
+        dataset = trainer.datamodule.train_set
+        real = next(real_batches(dataset, min(self.n_samples, len(dataset)), self.n_samples))
         image = make_grid(to_unit_range(real.float()), nrow=self.nrow, padding=2)
         self.dirpath.mkdir(parents=True, exist_ok=True)
         save_image(image, self.dirpath / "real.png")
@@ -171,9 +154,8 @@ class SampleGrid(L.Callback):
 
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self.write_real(trainer)
-        texts = getattr(pl_module, "grid_texts", None)
-        if texts:  # the sample grid's captions in full, one per row (TensorBoard's TEXT tab)
-            log_text(trainer, "captions", "\n".join(f"{i + 1}. {t}" for i, t in enumerate(texts)), 0)
+        if pl_module.condition is Condition.TEXT and pl_module.grid_texts:  # the grid's captions in full, one per row
+            log_text(trainer, "captions", "\n".join(f"{i + 1}. {t}" for i, t in enumerate(pl_module.grid_texts)), 0)
         self.write(trainer, pl_module)
 
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, *args) -> None:

@@ -12,8 +12,9 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader
 
-from gan_lab.data.datamodule import InMemoryImages, SplitDataModule, to_tanh_range
+from gan_lab.data.datamodule import InMemoryImages, SplitDataModule
 from gan_lab.errors import ConfigError
+from gan_lab.images import to_tanh_range
 from gan_lab.kinds import Yields
 
 

@@ -27,6 +27,7 @@ from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as TF
 
 from gan_lab.errors import ConfigError
+from gan_lab.images import to_tanh_range
 from gan_lab.kinds import Yields
 
 
@@ -157,16 +158,6 @@ def ordered_loader(dataset: Dataset, batch_size: int, num_workers: int = 0) -> D
     in_memory = isinstance(dataset, InMemoryImages)
     return DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=0 if in_memory else num_workers,
                       collate_fn=_as_batch if in_memory else None)
-
-
-def to_tanh_range(images: Tensor) -> Tensor:
-    """uint8 images in [0, 255] -> float images in [-1, 1], the generator's tanh range."""
-    return images.float().div_(127.5).sub_(1.0)
-
-
-def to_unit_range(images: Tensor) -> Tensor:
-    """Images in [-1, 1] -> [0, 1], for saving and for feature networks."""
-    return images.add(1).div_(2).clamp_(0, 1)
 
 
 class SplitDataModule(L.LightningDataModule):

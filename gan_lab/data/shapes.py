@@ -2,7 +2,8 @@
 
 One shape per image (5 shapes) with a fill colour (8), size (3), position on a 3×3 grid (with a little jitter),
 background (3), and fine detail: a pattern (solid / striped / dotted / checkered) and an outline. Images are drawn
-anti-aliased (``supersample``² samples per pixel) at ``image_size``; smaller sizes are :func:`downsample` copies.
+anti-aliased (``supersample``² samples per pixel) at ``image_size``; smaller sizes are
+:func:`gan_lab.images.downsample` copies.
 
 The pattern alternates two tones of the fill colour every ``detail_period // 2`` pixels, with the same mean as
 the solid fill: averaged over ``detail_period`` pixels (any downsampling by a multiple of it, e.g. 64 -> 32 with
@@ -24,6 +25,7 @@ from torch import Tensor
 from gan_lab.data.captioned import CaptionedDataModule, CaptionedImages
 from gan_lab.data.captions import ATTRIBUTES, COLOURS, SHAPES, VALUES, grammar_texts, make_captions, parse_caption
 from gan_lab.errors import ConfigError
+from gan_lab.text import hashed_encoder, load_sentence_encoder
 
 COLOUR_RGB = torch.tensor([[1.0, 0.1, 0.1], [1.0, 0.55, 0.0], [1.0, 0.95, 0.1], [0.1, 0.8, 0.1], [0.0, 0.85, 0.9],
                            [0.15, 0.3, 1.0], [0.6, 0.15, 0.9], [1.0, 0.45, 0.75]])
@@ -103,14 +105,6 @@ def render(attributes: Tensor, offsets: Tensor, image_size: int, detail_period: 
     return torch.cat(out)
 
 
-def downsample(images: Tensor, size: int) -> Tensor:
-    """Float images (N, C, S, S) -> (N, C, size, size) by area averaging (S a multiple of ``size``): the smaller
-    copies of ``data=shapes`` (Stage-I of a Stage-I/Stage-II pair)."""
-    if images.shape[-1] % size:
-        raise ConfigError(f"cannot downsample {images.shape[-1]}-px images to {size} px: use a divisor")
-    return F.avg_pool2d(images.float(), images.shape[-1] // size)
-
-
 def held_out_pairs(held_out: list[str]) -> list[tuple[int, int]]:
     """(shape, colour) pairs named by phrases such as "blue circle"."""
     pairs = []
@@ -188,8 +182,6 @@ class ShapesDataModule(CaptionedDataModule):
         """The encoder of every caption embedding of this data (made once): the trained one of ``text_encoder``,
         or the hashed bag of words over the caption grammar's words (every word a training caption can hold)."""
         if self.encoder is None:
-            from gan_lab.text import hashed_encoder, load_sentence_encoder
-
             if self.text_encoder:
                 self.encoder = load_sentence_encoder(self.text_encoder)
                 self.check_embedding_dim(self.encoder.embedding_dim, f"the text encoder {self.text_encoder}")

@@ -23,9 +23,9 @@ from torchvision.io import ImageReadMode, decode_image
 from torchvision.utils import make_grid, save_image
 
 from gan_lab.checkpoints import load_model, load_run, load_weights
-from gan_lab.data import to_tanh_range, to_unit_range
 from gan_lab.data.datamodule import FitImage, InMemoryImages
 from gan_lab.errors import CheckpointError, ConfigError
+from gan_lab.images import to_tanh_range, to_unit_range
 from gan_lab.kinds import Condition
 from gan_lab.latent.encoder import EncoderModule
 from gan_lab.latent.ops import latent_path
@@ -99,18 +99,6 @@ def interpolate(cfg: DictConfig) -> Path:
         _save_gif(frames + frames[-2:0:-1], path.with_suffix(".gif"), 120)  # there and back, ends once
     what = f"class {' -> '.join(map(str, classes))}" if classes else cfg.method
     print(f"{cfg.walks} {what} walks of {length} images -> {path}" + (" (+ .gif)" if cfg.gif else ""))
-    return path
-
-
-def progress(cfg: DictConfig) -> Path:
-    """An animated GIF of a run's fixed-z sample grids, in training order."""
-    samples = sorted((Path(cfg.run) / "samples").glob("step_*.png"))
-    if not samples:
-        raise ConfigError(f"no sample grids in {Path(cfg.run) / 'samples'}: is {cfg.run} a gan_lab run folder?")
-    frames = [Image.open(p).convert("RGB") for p in samples]
-    path = Path(cfg.run) / "samples" / "progress.gif"
-    frames[0].save(path, save_all=True, append_images=frames[1:], duration=cfg.duration_ms, loop=0)
-    print(f"{len(frames)} grids ({samples[0].stem} .. {samples[-1].stem}) -> {path}")
     return path
 
 

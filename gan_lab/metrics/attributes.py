@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from gan_lab.data.datamodule import to_tanh_range
+from gan_lab.images import blur, to_tanh_range
 
 FINE_DETAIL = ("pattern",)  # attributes not learnt from blurred images (they do not show there)
 
@@ -102,19 +102,6 @@ class AttributeClassifier(nn.Module):
         return torch.cat(out)
 
 
-def blur(images: Tensor, generator: torch.Generator) -> tuple[Tensor, Tensor]:
-    """Each image kept, or downsampled ×2 or ×4 (area) and upsampled back (bilinear), with probability ½, ¼, ¼;
-    and which images were blurred (N,) bool."""
-    size = images.shape[-1]
-    out = images.clone()
-    kind = torch.randint(4, (len(images),), generator=generator).to(images.device)  # a CPU generator, any device
-    for factor, rows in ((2, kind == 2), (4, kind == 3)):
-        if rows.any() and size // factor >= 4:
-            small = F.avg_pool2d(images[rows], factor)
-            out[rows] = F.interpolate(small, size=(size, size), mode="bilinear", align_corners=False)
-    return out, kind >= 2
-
-
 def train_attribute_classifier(images: Tensor, attributes: Tensor, names: tuple[str, ...], sizes: tuple[int, ...],
                                epochs: int = 4, batch_size: int = 64, lr: float = 2e-3,
                                seed: int = 0) -> AttributeClassifier:
@@ -183,14 +170,6 @@ def chance_levels(names: tuple[str, ...]) -> dict[str, float]:
     from gan_lab.data.captions import VALUES
 
     return {n: 1 / len(VALUES[n]) for n in names}
-
-
-def encoder_r_precision(encoder, images: Tensor, captions: list[str], n_candidates: int = 100,
-                        labels: Tensor | None = None, seed: int = 0) -> float:
-    """:func:`r_precision` of images (in [-1, 1]) and their captions with a frozen
-    :class:`gan_lab.text.SentenceEncoder` (its image branch and its text branch)."""
-    g = torch.Generator().manual_seed(seed)
-    return r_precision(encoder.image_features(images), encoder(captions), n_candidates, labels, g)
 
 
 def r_precision(image_features: Tensor, text_embeddings: Tensor, n_candidates: int = 100,

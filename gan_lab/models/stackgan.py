@@ -20,9 +20,9 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gan_lab.data.captioned import mismatched_indices
-from gan_lab.data.shapes import downsample
 from gan_lab.errors import ConfigError
-from gan_lab.kinds import Condition
+from gan_lab.images import downsample
+from gan_lab.kinds import Condition, Yields
 from gan_lab.models.base import GANModule, eval_mode
 from gan_lab.models.parts import Critique, Draw, Reals
 
@@ -87,8 +87,8 @@ class StackGAN(GANModule):
 
     def on_fit_start(self) -> None:
         super().on_fit_start()
-        dm = getattr(self.trainer, "datamodule", None)
-        if dm is not None and hasattr(dm, "split"):
+        dm = self.trainer.datamodule
+        if dm is not None and dm.yields is Yields.CAPTIONED:
             split = dm.split(train=False)
             n = min(self.grid_captions, len(split))
             self.grid_embeddings = split.embeddings[:n, 0].to(self.device, torch.float32)
@@ -106,11 +106,6 @@ class StackGAN(GANModule):
         if labels is None:
             raise ConfigError("StackGAN generates from text: pass caption embeddings (e.g. generate text=\"...\")")
         return super().generate(z, labels.to(self.device), ema)
-
-    @torch.no_grad()
-    def stage_images(self, z: Tensor, labels: Tensor, ema: bool = True) -> list[Tensor]:
-        """The images of every stage (smallest first) for the same z and captions: here the one Stage-I image."""
-        return [self.generate(z, labels, ema)]
 
 
 class FrozenStageI(nn.Module):

@@ -22,7 +22,7 @@ from torch import Tensor, nn
 
 from gan_lab.errors import ConfigError
 from gan_lab.nets.dcgan import dcgan_shape
-from gan_lab.nets.layers import SelfAttention, check_attention_at, maybe_sn
+from gan_lab.nets.layers import ConditionalBatchNorm, SelfAttention, check_attention_at, maybe_sn
 from gan_lab.nets.resnet import DBlock
 
 INITS = ("ortho", "N02", "xavier")
@@ -54,25 +54,13 @@ def _sn_all(module: nn.Module, spectral_norm: bool) -> nn.Module:
     return module
 
 
-class ClassConditionalNorm(nn.Module):
-    """Batch norm whose gain and bias are linear in a conditioning vector c: x̂·(1 + W_γ c) + W_β c."""
-
-    def __init__(self, channels: int, cond_dim: int):
-        super().__init__()
-        self.norm = nn.BatchNorm2d(channels, affine=False)
-        self.gain, self.bias = nn.Linear(cond_dim, channels, bias=False), nn.Linear(cond_dim, channels, bias=False)
-
-    def forward(self, x: Tensor, c: Tensor) -> Tensor:
-        return self.norm(x) * (1 + self.gain(c))[:, :, None, None] + self.bias(c)[:, :, None, None]
-
-
 class GBlock(nn.Module):
     """BN(c), ReLU, upsample ×2, 3×3 conv, BN(c), ReLU, 3×3 conv; skip: upsample, 1×1 conv."""
 
     def __init__(self, c_in: int, c_out: int, cond_dim: int):
         super().__init__()
-        self.norm1, self.conv1 = ClassConditionalNorm(c_in, cond_dim), nn.Conv2d(c_in, c_out, 3, 1, 1)
-        self.norm2, self.conv2 = ClassConditionalNorm(c_out, cond_dim), nn.Conv2d(c_out, c_out, 3, 1, 1)
+        self.norm1, self.conv1 = ConditionalBatchNorm(c_in, cond_dim), nn.Conv2d(c_in, c_out, 3, 1, 1)
+        self.norm2, self.conv2 = ConditionalBatchNorm(c_out, cond_dim), nn.Conv2d(c_out, c_out, 3, 1, 1)
         self.skip = nn.Conv2d(c_in, c_out, 1)
 
     def forward(self, x: Tensor, c: Tensor) -> Tensor:

@@ -3,7 +3,8 @@
 Generator:
 - ``concat`` (Mirza & Osindero 2014): G(z ⊕ onehot(y)), the net built with latent_dim + num_classes inputs.
 - ``cbn`` (conditional batch norm, de Vries et al. 2017; SNGAN-projection): every batch norm of the net
-  becomes a class-conditional one, with a gain and bias per class; with ``cbn_input`` the one-hot label also
+  becomes a class-conditional one (:class:`gan_lab.nets.layers.ConditionalBatchNorm`), with a gain and bias per
+  class, given the labels as its forward argument; with ``cbn_input`` the one-hot label also
   joins z at the input (as BigGAN-deep feeds its class embedding to the input layer).
 - ``shared``: the net takes the labels itself, ``net(z, y)`` (BigGAN's shared embedding and hierarchical z,
   :mod:`gan_lab.nets.biggan`).
@@ -25,50 +26,18 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gan_lab.errors import ConfigError
-from gan_lab.nets.layers import maybe_sn
+from gan_lab.nets.layers import ConditionalBatchNorm, conditioned, maybe_sn
 
 G_CONDITIONING = ("concat", "cbn", "shared")
 D_CONDITIONING = ("concat", "projection", "acgan")
 AUX_HEADS = ("flat", "pooled")
 
 
-class ConditionalBatchNorm(nn.Module):
-    """Batch norm without its own affine; the gain and bias are looked up per class.
-
-    The labels of the batch are set on the layer (``labels``) by the generator before its forward pass: class
-    indices (B,), or class weights (B, num_classes) that mix the classes' gains and biases (class interpolation).
-
-    Class y's gain is 1 + scale·Δ_y and its bias scale·β_y, with Δ and β (``gain``, ``bias``) starting at 0: plain
-    batch norm at first. ``scale`` is the learning-rate multiplier of the class parameters under Adam (whose step
-    does not depend on a parameter's scale): at scale 1 and lr 2e-4 a class's gain can move by at most ~0.1 in
-    500 steps, too little for the label to matter early, and cBN generators ignored it (README "Conditioning").
-    """
-
-    def __init__(self, norm: nn.modules.batchnorm._BatchNorm, num_classes: int, scale: float = 1.0):
-        super().__init__()
-        self.norm = type(norm)(norm.num_features, eps=norm.eps, momentum=norm.momentum, affine=False)
-        self.gain = nn.Embedding(num_classes, norm.num_features)
-        self.bias = nn.Embedding(num_classes, norm.num_features)
-        nn.init.zeros_(self.gain.weight)
-        nn.init.zeros_(self.bias.weight)
-        self.scale = scale
-        self.labels: Tensor | None = None
-
-    def forward(self, x: Tensor) -> Tensor:
-        shape = (len(x), -1) + (1,) * (x.ndim - 2)
-        if self.labels.is_floating_point():  # class weights: the weighted mean of the classes' gains and biases
-            gain, bias = self.labels @ self.gain.weight, self.labels @ self.bias.weight
-        else:
-            gain, bias = self.gain(self.labels), self.bias(self.labels)
-        gain, bias = 1 + self.scale * gain, self.scale * bias  # class weights sum to 1: the mean of the classes'
-        return self.norm(x) * gain.view(shape) + bias.view(shape)
-
-
 def _replace_batch_norms(module: nn.Module, num_classes: int, scale: float) -> list[ConditionalBatchNorm]:
     replaced = []
     for name, child in module.named_children():
         if isinstance(child, (nn.BatchNorm1d, nn.BatchNorm2d)):
-            cbn = ConditionalBatchNorm(child, num_classes, scale)
+            cbn = ConditionalBatchNorm.per_class(child, num_classes, scale)
             setattr(module, name, cbn)
             replaced.append(cbn)
         else:
@@ -123,12 +92,11 @@ class ConditionalGenerator(nn.Module):
             y = y.to(z.dtype)
         if self.conditioning == "shared":
             return self.net(z, y)
-        for layer in self.cbns:
-            layer.labels = y
         if self.label_input:
             weights = y if y.is_floating_point() else F.one_hot(y, self.num_classes).to(z.dtype)
             z = torch.cat([z, self.label_scale * weights], 1)
-        return self.net(z)
+        with conditioned(self.cbns, y):  # each cBN layer of the net gets y as its forward argument
+            return self.net(z)
 
 
 class ConditionalDiscriminator(nn.Module):

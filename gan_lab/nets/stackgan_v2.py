@@ -3,8 +3,7 @@ per resolution (e.g. 64/128/256; CPU preset 16/32/64), and one matching-aware di
 conditional and an unconditional head. Blocks are the released code's: 3×3 conv + batch norm + GLU (a conv to 2c
 channels gated to c), residual blocks without a final non-linearity, nearest-neighbour ×2 upsampling.
 
-The branches' images travel through the shared training rule as one tensor per batch (:func:`pack`: each image
-flattened and joined, (B, Σ C·s²)), so detaching, chunking and accumulation treat them as any batch of images.
+The branches' images travel through the shared training rule as a list, one batch per stage (smallest first).
 """
 
 from __future__ import annotations
@@ -24,17 +23,6 @@ def check_sizes(sizes: list[int] | tuple[int, ...]) -> tuple[int, ...]:
                           f"or [16, 32, 64], got {list(sizes)}")
     check_size(sizes[0], "StackGAN-v2 first branch")
     return sizes
-
-
-def pack(images: list[Tensor]) -> Tensor:
-    """[(B, C, s_i, s_i)] -> (B, Σ C·s_i²)."""
-    return torch.cat([x.flatten(1) for x in images], 1)
-
-
-def unpack(packed: Tensor, channels: int, sizes: tuple[int, ...]) -> list[Tensor]:
-    """The inverse of :func:`pack`."""
-    parts = packed.split([channels * s * s for s in sizes], 1)
-    return [p.reshape(len(packed), channels, s, s) for p, s in zip(parts, sizes)]
 
 
 def glu_conv(c_in: int, c_out: int) -> nn.Sequential:  # 3×3 conv to 2·c_out, BN, GLU -> c_out channels

@@ -7,8 +7,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
-from gan_lab.data.datamodule import to_tanh_range
-from gan_lab.metrics.attributes import blur
+from gan_lab.images import blur, to_tanh_range
 from gan_lab.text.contrastive import contrastive_loss
 from gan_lab.text.sentence import build_networks
 from gan_lab.text.tokenizer import Vocabulary
