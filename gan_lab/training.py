@@ -24,7 +24,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import InterpolationKeyError
 
 from gan_lab import console
-from gan_lab.callbacks import AtomicCheckpointIO
+from gan_lab.callbacks import AtomicCheckpointIO, ResumeWhereStopped
 from gan_lab.checkpoints import load_checkpoint
 from gan_lab.cli import hydra_command
 from gan_lab.errors import ConfigError
@@ -54,6 +54,7 @@ def build(cfg: DictConfig) -> tuple[L.LightningModule, L.LightningDataModule, L.
     model.run_config = relative_paths(OmegaConf.to_container(cfg, resolve=True), Path.cwd())
     datamodule = instantiate(cfg.data, batches_per_step=model.n_critic * model.accumulate)
     callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None]
+    callbacks.append(ResumeWhereStopped())  # extending a finished run continues its epoch where it stopped
     loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values() if c is not None]
     g_steps = cfg.trainer.get("max_steps", -1)
     max_steps = optimizer_steps(g_steps, model.n_critic) if g_steps > 0 else g_steps
