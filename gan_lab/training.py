@@ -84,6 +84,8 @@ def check_config(cfg: DictConfig) -> None:
             raise ConfigError(f"model {cfg.model._target_.rsplit('.', 1)[-1]} is conditional and needs labelled data, "
                               f"but this data set has no classes (data.num_classes): use an unconditional model or "
                               "labelled data (e.g. data=mnist_5k)") from None
+    if stage1 := OmegaConf.select(cfg, "model.stage1_ckpt"):
+        check_stage1(cfg, stage1)
     try:
         OmegaConf.to_container(cfg.model, resolve=True)
     except InterpolationKeyError as err:  # e.g. a text-to-image model on data without captions
@@ -91,6 +93,23 @@ def check_config(cfg: DictConfig) -> None:
         hint = " (captioned data: data=shapes, cub or oxford102)" if key == "data.embedding_dim" else ""
         raise ConfigError(f"model {cfg.model._target_.rsplit('.', 1)[-1]} needs {key}, which this data set does "
                           f"not provide{hint}") from None
+
+
+def check_stage1(cfg: DictConfig, path: str) -> None:
+    """Stage-II refines what its Stage-I draws for the same caption embeddings: a Stage-I trained on another data
+    set or with another text encoder would be given embeddings it never saw. One line saying which differs."""
+    theirs = load_checkpoint(path)["gan_lab_config"].get("data") or {}
+    mine = OmegaConf.to_container(cfg.data, resolve=True)
+    if theirs.get("_target_") != mine.get("_target_"):
+        raise ConfigError(f"model.stage1_ckpt={path} was trained on {theirs.get('_target_')} data, this run's data "
+                          f"is {mine.get('_target_')}: Stage-II must use its Stage-I's data and caption embeddings")
+    a, b = theirs.get("text_encoder"), mine.get("text_encoder")
+    same = a == b or (a is not None and b is not None and Path(a).is_file() and Path(b).is_file()
+                      and Path(a).read_bytes() == Path(b).read_bytes())
+    if not same:
+        name = lambda e: "null (the hashed bag of words)" if e is None else e  # noqa: E731
+        raise ConfigError(f"model.stage1_ckpt={path} was trained with data.text_encoder={name(a)} but this run uses "
+                          f"{name(b)}: Stage-II must read the caption embeddings its Stage-I was trained on")
 
 
 def train(cfg: DictConfig) -> dict[str, float]:
