@@ -153,8 +153,8 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[An
         cfg = OmegaConf.create(ckpt["gan_lab_config"])
         model = instantiate(cfg.model)
     except Exception as err:
-        if user_error(err) is not None:
-            raise
+        if (reason := user_error(err)) is not None:  # e.g. its Stage-I checkpoint refused: that one line
+            raise reason from None
         raise CheckpointError(f"cannot build the model the config stored in {path} describes ({_one_line(err)})") from None
     finally:
         _LOADING.discard(key)

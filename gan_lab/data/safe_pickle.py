@@ -4,7 +4,8 @@ A pickle is a program: ``pickle.load`` imports and calls whatever the file names
 ``filenames.pickle`` could run a command. The released files (written by Python 2) hold numpy arrays, lists of
 strings and numbers only, so :func:`load_data_pickle` reads them with an unpickler that resolves exactly what those
 need: numpy's array and scalar reconstruction (``ndarray``, ``dtype`` and the functions numpy's own pickles call)
-and the plain builtins ``list``, ``tuple``, ``dict``, ``str``, ``bytes``, ``int``, ``float``, ``bool``. Every other
+and the plain builtins ``list``, ``tuple``, ``dict``, ``str``, ``bytes``, ``int``, ``float``, ``bool``
+(``bytes`` and ``_codecs.encode`` only as pickles spell byte strings). Every other
 global, whatever module it comes from, is refused before it is imported, with a one-line
 :class:`~gan_lab.errors.DatasetError`; so is a truncated or malformed file.
 """
@@ -32,12 +33,28 @@ _NUMPY = {"ndarray": np.ndarray, "dtype": np.dtype, "_reconstruct": _RECONSTRUCT
 _NUMPY_MODULES = {"numpy": ("ndarray", "dtype"),
                   **{f"numpy.{core}.multiarray": ("_reconstruct", "scalar") for core in ("core", "_core")},
                   **{f"numpy.{core}.numeric": ("_frombuffer",) for core in ("core", "_core")}}
-_BUILTINS = ("list", "tuple", "dict", "str", "bytes", "bytearray", "int", "float", "bool", "complex")
+_BUILTINS = ("list", "tuple", "dict", "str", "int", "float", "bool")
+
+
+def _bytes(*args: Any) -> bytes:
+    """``bytes()`` / ``bytes(b"...")`` as protocol-2 pickles call it; ``bytes(<size>)`` (an allocation) refused."""
+    if args and not isinstance(args[0], (bytes, bytearray, str)):
+        raise pickle.UnpicklingError(f"bytes({type(args[0]).__name__}): not data")
+    return bytes(*args)
+
+
+def _latin1(text: str, encoding: str = "latin1") -> bytes:
+    """``_codecs.encode(text, "latin1")``: how Python 3's protocol-2 pickles spell bytes (numpy's raw data)."""
+    if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
+        raise pickle.UnpicklingError(f"_codecs.encode with {encoding!r}: only latin1 text is data")
+    return codecs.encode(text, "latin1")
+
+
 # what each allowed (module, name) resolves to: objects taken from numpy and builtins here, nothing imported by name
 ALLOWED: dict[tuple[str, str], Any] = {
     **{(module, name): _NUMPY[name] for module, names in _NUMPY_MODULES.items() for name in names},
     **{("builtins", name): getattr(builtins, name) for name in _BUILTINS},
-    ("_codecs", "encode"): codecs.encode,  # how Python 3's protocol-2 pickles spell bytes (numpy's raw data)
+    ("builtins", "bytes"): _bytes, ("_codecs", "encode"): _latin1,
 }
 
 
