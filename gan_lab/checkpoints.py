@@ -133,7 +133,8 @@ def check_targets(config: Any, path: str | Path, key: str = "") -> None:
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
     """A gan_lab training checkpoint (weights-only, config targets allowlisted), or a CheckpointError."""
     ckpt = load_weights(path)
-    if "state_dict" not in ckpt or not ckpt.get("gan_lab_config"):
+    config = ckpt.get("gan_lab_config")
+    if not isinstance(ckpt.get("state_dict"), dict) or not isinstance(config, dict) or not config:
         raise CheckpointError(f"{path} was not written by gan_lab training: it holds no gan_lab config and weights")
     check_targets(ckpt["gan_lab_config"], path)
     return ckpt
