@@ -505,3 +505,36 @@ def test_non_ascii_caption_words_are_unknown_words_with_the_warning(caplog):
     assert "unknown words mapped to <unk>: crème" in caplog.text
     with pytest.raises(Exception, match="has no known word .*赤い"):
         vocabulary.ids("赤い")
+
+
+def _stage1_file(make_cfg, tmp_path, *overrides: str) -> pathlib.Path:
+    """A Stage-I checkpoint (untrained weights, its run's config) as training writes it."""
+    from hydra.utils import instantiate
+    from omegaconf import OmegaConf
+
+    cfg = make_cfg("model=stackgan", "data=shapes", "model.generator.width=8", "model.discriminator.width=8",
+                   "model.latent_dim=8", *overrides)
+    path = tmp_path / "stage1.ckpt"
+    torch.save({"state_dict": instantiate(cfg.model).state_dict(), "global_step": 0,
+                "gan_lab_config": OmegaConf.to_container(cfg, resolve=True)}, path)
+    return path
+
+
+def test_stage2_refuses_a_stage1_of_other_data_or_another_text_encoder_and_warns_about_a_small_one(make_cfg,
+                                                                                                   tmp_path):
+    from gan_lab.errors import ConfigError
+    from gan_lab.training import build, check_config
+
+    stage1 = _stage1_file(make_cfg, tmp_path, "model.image_size=16")
+    encoder = tmp_path / "encoder.ckpt"
+    encoder.write_bytes(b"a text encoder")
+    stage2 = ["model=stackgan_stage2", "data=shapes", f"model.stage1_ckpt={stage1}", "model.latent_dim=8",
+              "model.generator.width=4", "model.generator.n_residual=1", "model.discriminator.width=4"]
+    with pytest.raises(ConfigError, match=r"data.text_encoder=null \(the hashed bag of words\) but this run uses "
+                                          f"{encoder}"):
+        check_config(make_cfg(*stage2, f"data.text_encoder={encoder}"))
+    with pytest.raises(ConfigError, match="was trained on gan_lab.data.shapes.ShapesDataModule data, this run's "
+                                          "data is gan_lab.data.cub.StackGANLayoutDataModule"):
+        check_config(make_cfg(*[o.replace("data=shapes", "data=cub") for o in stage2]))
+    with pytest.warns(UserWarning, match="Stage-I draws 16-px images and Stage-II upsamples them 4x to 64 px"):
+        build(make_cfg(*stage2, "data.image_size=64"))
