@@ -66,7 +66,8 @@ def allowed_target(target: Any) -> bool:
     except (ImportError, AttributeError):  # e.g. gan_lab.cli.os: not a module of its own
         return False
     defined = getattr(obj, "__module__", None)
-    if not isinstance(defined, str) or getattr(obj, "__name__", None) != name or (kind := _allowed_module(defined)) is None:
+    kind = _allowed_module(defined) if isinstance(defined, str) else None
+    if kind is None or getattr(obj, "__name__", None) != name:
         return False
     return inspect.isclass(obj) or (kind == "functions" and inspect.isfunction(obj))
 
@@ -120,7 +121,7 @@ def check_targets(config: Any, path: str | Path, key: str = "") -> None:
             raise CheckpointError(
                 f"refused to build the config stored in {path}: {where} is {str(target)[:200]!r}, and a checkpoint's "
                 f"config may only name classes of gan_lab's models, nets, data, callbacks, loggers and metrics, "
-                f"gan_lab.losses / gan_lab.data.sources functions, torch.optim.*, torch.nn.* and Lightning's callbacks, "
+                "gan_lab.losses / gan_lab.data.sources functions, torch.optim.*, torch.nn.* and Lightning's callbacks, "
                 "loggers, profilers and Trainer"
             )
         for name, value in config.items():
@@ -156,7 +157,8 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[An
     except Exception as err:
         if (reason := user_error(err)) is not None:  # e.g. its Stage-I checkpoint refused: that one line
             raise reason from None
-        raise CheckpointError(f"cannot build the model the config stored in {path} describes ({_one_line(err)})") from None
+        raise CheckpointError(f"cannot build the model the config stored in {path} describes "
+                              f"({_one_line(err)})") from None
     finally:
         _LOADING.discard(key)
     try:

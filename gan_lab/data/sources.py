@@ -177,8 +177,9 @@ def image_folder(root: str, train: bool, download: bool, test_root: str | None =
         if test_root is None:
             raise DatasetNotFoundError(f"the image folder {root} has no test split: set data.source.test_root")
         root = test_root
-    flat = Path(root).is_dir() and not any(p.is_dir() for p in Path(root).iterdir()) and any(
-        datasets.folder.has_file_allowed_extension(str(p), datasets.folder.IMG_EXTENSIONS) for p in Path(root).iterdir())
+    entries = list(Path(root).iterdir()) if Path(root).is_dir() else []
+    flat = not any(p.is_dir() for p in entries) and any(
+        datasets.folder.has_file_allowed_extension(str(p), datasets.folder.IMG_EXTENSIONS) for p in entries)
     if flat:
         raise DatasetError(f"the image folder {root} holds its images directly: put them in one sub-folder per "
                            f"class (one is fine, e.g. {Path(root) / 'all'}/)")
