@@ -83,7 +83,7 @@ def test_a_safe_checkpoint_naming_a_foreign_target_is_refused_before_anything_is
     torch.save({"state_dict": {}, "global_step": 0, "gan_lab_config": config}, path)
     assert torch.load(path, weights_only=True)  # loads safely: only the config is hostile
     with pytest.raises(CheckpointError, match=r"model.g_optimizer._target_ is 'shutil.copyfile', and a checkpoint's "
-                                              r"config may only name gan_lab.\*, torch.optim.\*"):
+                                              r"config may only name classes of gan_lab's models"):
         load_model(path)
     assert not dst.exists()
 

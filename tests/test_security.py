@@ -173,8 +173,8 @@ def torch_zip_with(data_pkl: bytes) -> bytes:
 
 
 @pytest.mark.parametrize("data_pkl, reason", [
-    (b"\x80\x02cposix\nsystem\nX\x04\x00\x00\x00trueR.", "unsupported GLOBAL posix.system"),
-    (b"(cposix\nsystem\nX\x04\x00\x00\x00trueo.", "unsupported GLOBAL posix.system"),
+    (b"\x80\x02cposix\nsystem\nX\x04\x00\x00\x00trueR.", "Trying to load unsupported GLOBAL posix.system"),
+    (b"(cposix\nsystem\nX\x04\x00\x00\x00trueo.", "Trying to load unsupported GLOBAL posix.system"),
     (b"\x80\x02}q\x00}b.", "Can only build Tensor"),
     (b"\x80\x02\x82\x01.", "Unsupported operand 130"),
 ])
