@@ -56,20 +56,23 @@ def to_log_files(message: str, level: int = logging.ERROR) -> None:
 
 
 def check_log_dir(argv: list[str]) -> None:
-    """Training writes its run folder under ``paths.log_dir`` (``<paths.root_dir>/outputs``); Hydra creates it
-    before gan_lab runs, so an unwritable one is caught here, from the command line, as one line."""
+    """Training writes its run folder under ``paths.log_dir`` (``<paths.root_dir>/outputs``), or where
+    ``hydra.run.dir`` says; Hydra creates it before gan_lab runs, so an unwritable one is caught here, from the
+    command line, as one line."""
     values = dict(arg.lstrip("+").split("=", 1) for arg in argv if "=" in arg)
     log_dir = Path(values.get("paths.log_dir") or Path(values.get("paths.root_dir", ".")) / "outputs")
-    if "${" in str(log_dir):
-        return
-    try:
-        log_dir.mkdir(parents=True, exist_ok=True)  # Hydra would create it next
-        ok = os.access(log_dir, os.W_OK | os.X_OK)
-    except OSError as err:
-        ok, log_dir = False, f"{log_dir} ({err.strerror})"
-    if not ok:
-        sys.exit(f"gan_lab: error: cannot write runs under paths.log_dir={log_dir}: set paths.log_dir=<a folder you "
-                 "can write to>")
+    folders = [("paths.log_dir", log_dir)] + ([("hydra.run.dir", Path(values["hydra.run.dir"]))]
+                                               if values.get("hydra.run.dir") else [])
+    for key, folder in folders:
+        if "${" in str(folder):
+            continue
+        try:
+            folder.mkdir(parents=True, exist_ok=True)  # Hydra would create it next
+            ok = os.access(folder, os.W_OK | os.X_OK)
+        except OSError as err:
+            ok, folder = False, f"{folder} ({err.strerror})"
+        if not ok:
+            sys.exit(f"gan_lab: error: cannot write runs under {key}={folder}: set {key}=<a folder you can write to>")
 
 
 def hydra_command(config_name: str, fn: Callable[..., Any]) -> Callable[[], Any]:

@@ -9,6 +9,7 @@ with no known word is a one-line error).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import torch
@@ -66,33 +67,63 @@ def slug(captions: list[str]) -> str:
     return f"_text-{words}" + (f"+{len(captions) - 1}" if len(captions) > 1 else "")
 
 
+BATCH_SIZE = 256  # images drawn at once: memory stays bounded whatever n is
+GRID_MAX = 1024  # the most images one grid shows
+
+
+def check_count(name: str, value, at_least: int = 1) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < at_least:
+        raise ConfigError(f"{name} must be a whole number ≥ {at_least}, got {value!r}")
+    return value
+
+
+def draw_batches(model, count: int, n: int, conditions: torch.Tensor | None, seed: int, truncation, ema: bool,
+                 device) -> Iterator[torch.Tensor]:
+    """``count`` images in [0, 1] on the CPU, ``BATCH_SIZE`` at a time; image i gets ``conditions[i // n]`` (a
+    class id or a caption embedding; None: unconditional). The same seed gives the same images."""
+    g = torch.Generator(device).manual_seed(seed)
+    for start in range(0, count, BATCH_SIZE):
+        size = min(BATCH_SIZE, count - start)
+        z = model.sample_z(size, truncation=truncation, generator=g)
+        labels = None if conditions is None else conditions[torch.arange(start, start + size) // n].to(device)
+        yield to_unit_range(model.generate(z, labels, ema=ema)).cpu()
+
+
 def generate(cfg: DictConfig) -> Path:
+    n, nrow = check_count("n (images, per class or caption when given)", cfg.n), check_count("nrow", cfg.nrow)
     model, run_cfg, g_steps = load_model(cfg.ckpt, cfg.device)
     captions = requested_captions(model, cfg.get("text"))
-    if captions is not None:
-        labels = caption_embeddings(run_cfg, captions, cfg.n, cfg.get("data_root"))
-        requested_labels(model, cfg.classes, cfg.n)  # refuses classes= for text models
+    if captions is not None:  # one condition per caption or class; image i gets condition i // n
+        conditions = caption_embeddings(run_cfg, captions, 1, cfg.get("data_root"))
+        requested_labels(model, cfg.classes, 1)  # refuses classes= for text models
     else:
-        labels = requested_labels(model, cfg.classes, cfg.n)
-    count = cfg.n if labels is None else len(labels)
-    torch.manual_seed(cfg.seed)  # noise drawn inside G (StackGAN's conditioning augmentation) is seeded too
-    z = model.sample_z(count, truncation=cfg.truncation, generator=torch.Generator(cfg.device).manual_seed(cfg.seed))
-    images = to_unit_range(model.generate(z, None if labels is None else labels.to(cfg.device), ema=cfg.ema)).cpu()
+        conditions = requested_labels(model, cfg.classes, 1)
+    count = n if conditions is None else n * len(conditions)
+    if count > GRID_MAX and not cfg.files:
+        raise ConfigError(f"{count} images do not fit one grid (at most {GRID_MAX}): lower n, or pass files=true to "
+                          f"write them all as PNG files (the grid then shows the first {GRID_MAX})")
     out = Path(cfg.out_dir) if cfg.out_dir else Path(cfg.ckpt).resolve().parent.parent / "generated"
     out.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(cfg.seed)  # noise drawn inside G (StackGAN's conditioning augmentation) is seeded too
+    shown = []
+    batches = draw_batches(model, count, n, conditions, cfg.seed, cfg.truncation, cfg.ema, cfg.device)
+    for start, batch in zip(range(0, count, BATCH_SIZE), batches):
+        if start < GRID_MAX:
+            shown.append(batch[:GRID_MAX - start])
+        for i, image in enumerate(batch if cfg.files else (), start):  # streamed to disk, batch by batch
+            suffix = "" if conditions is None else (f"_caption{i // n}" if captions else
+                                                    f"_class{int(conditions[i // n])}")
+            save_image(image, out / f"{i:05d}{suffix}.png")
+    images = torch.cat(shown)
     trunc = f"_trunc{cfg.truncation}" if cfg.truncation else ""
     grid = out / f"grid_step{g_steps}_seed{cfg.seed}{trunc}{slug(captions) if captions else ''}.png"
-    nrow = cfg.n if labels is not None and cfg.n <= 16 else cfg.nrow
+    nrow = n if conditions is not None and n <= 16 else nrow
     save_image(images, grid, nrow=nrow, padding=2)
-    if captions is not None and nrow == cfg.n:  # one row per caption: the same grid with its captions beside it
+    if captions is not None and nrow == n and len(images) == count:  # one row per caption, captions beside it
         shown = annotate(make_grid(images, nrow=nrow, padding=2), f"generator step {g_steps}", captions,
                          cell=images.shape[-2] + 2)
         save_image(shown, grid.with_name(grid.stem + "_captions.png"))
-    if cfg.files:
-        for i, image in enumerate(images):
-            suffix = "" if labels is None else (f"_caption{i // cfg.n}" if captions else f"_class{int(labels[i])}")
-            save_image(image, out / f"{i:05d}{suffix}.png")
-    what = f" ({cfg.n} for each of {len(captions)} caption{'s' if len(captions) > 1 else ''})" if captions else ""
+    what = f" ({n} for each of {len(captions)} caption{'s' if len(captions) > 1 else ''})" if captions else ""
     print(f"{count} images{what} from generator step {g_steps} -> {grid}"
           + (f" (+ {count} PNG files)" if cfg.files else ""))
     return grid

@@ -24,7 +24,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import InterpolationKeyError
 
 from gan_lab import console
-from gan_lab.callbacks import AtomicCheckpointIO
+from gan_lab.callbacks import AtomicCheckpointIO, ResumeWhereStopped
 from gan_lab.checkpoints import load_checkpoint
 from gan_lab.cli import hydra_command
 from gan_lab.errors import ConfigError
@@ -54,6 +54,7 @@ def build(cfg: DictConfig) -> tuple[L.LightningModule, L.LightningDataModule, L.
     model.run_config = relative_paths(OmegaConf.to_container(cfg, resolve=True), Path.cwd())
     datamodule = instantiate(cfg.data, batches_per_step=model.n_critic * model.accumulate)
     callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None]
+    callbacks.append(ResumeWhereStopped())  # extending a finished run continues its epoch where it stopped
     loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values() if c is not None]
     g_steps = cfg.trainer.get("max_steps", -1)
     max_steps = optimizer_steps(g_steps, model.n_critic) if g_steps > 0 else g_steps
@@ -83,6 +84,8 @@ def check_config(cfg: DictConfig) -> None:
             raise ConfigError(f"model {cfg.model._target_.rsplit('.', 1)[-1]} is conditional and needs labelled data, "
                               f"but this data set has no classes (data.num_classes): use an unconditional model or "
                               "labelled data (e.g. data=mnist_5k)") from None
+    if stage1 := OmegaConf.select(cfg, "model.stage1_ckpt"):
+        check_stage1(cfg, stage1)
     try:
         OmegaConf.to_container(cfg.model, resolve=True)
     except InterpolationKeyError as err:  # e.g. a text-to-image model on data without captions
@@ -90,6 +93,23 @@ def check_config(cfg: DictConfig) -> None:
         hint = " (captioned data: data=shapes, cub or oxford102)" if key == "data.embedding_dim" else ""
         raise ConfigError(f"model {cfg.model._target_.rsplit('.', 1)[-1]} needs {key}, which this data set does "
                           f"not provide{hint}") from None
+
+
+def check_stage1(cfg: DictConfig, path: str) -> None:
+    """Stage-II refines what its Stage-I draws for the same caption embeddings: a Stage-I trained on another data
+    set or with another text encoder would be given embeddings it never saw. One line saying which differs."""
+    theirs = load_checkpoint(path)["gan_lab_config"].get("data") or {}
+    mine = OmegaConf.to_container(cfg.data, resolve=True)
+    if theirs.get("_target_") != mine.get("_target_"):
+        raise ConfigError(f"model.stage1_ckpt={path} was trained on {theirs.get('_target_')} data, this run's data "
+                          f"is {mine.get('_target_')}: Stage-II must use its Stage-I's data and caption embeddings")
+    a, b = theirs.get("text_encoder"), mine.get("text_encoder")
+    same = a == b or (a is not None and b is not None and Path(a).is_file() and Path(b).is_file()
+                      and Path(a).read_bytes() == Path(b).read_bytes())
+    if not same:
+        name = lambda e: "null (the hashed bag of words)" if e is None else e  # noqa: E731
+        raise ConfigError(f"model.stage1_ckpt={path} was trained with data.text_encoder={name(a)} but this run uses "
+                          f"{name(b)}: Stage-II must read the caption embeddings its Stage-I was trained on")
 
 
 def train(cfg: DictConfig) -> dict[str, float]:

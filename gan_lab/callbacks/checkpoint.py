@@ -40,6 +40,29 @@ class CheckpointOnException(L.Callback):
         rank_zero_info(f"Interrupted ({type(exception).__name__}): saved a resumable checkpoint to {path}")
 
 
+class ResumeWhereStopped(L.Callback):
+    """Extending a finished run (``ckpt_path=<run>/last.ckpt trainer.max_steps=<more>``) goes on exactly where it
+    stopped.
+
+    A run that reaches ``trainer.max_steps`` before the end of its epoch leaves the epoch loop early, and Lightning
+    then counts the epoch as processed and saves ``last.ckpt`` in ``on_train_epoch_end``. Resumed from that file it
+    would start the next epoch (a new shuffle, the current one's unseen batches skipped), so the extended run would
+    differ from a straight one. When the file says so (epoch processed but not completed, its last batch not
+    reached), the epoch is marked as interrupted mid-way instead, the state a Ctrl-C save holds: the data loader
+    continues the epoch at the batch where the run stopped.
+    """
+
+    def on_load_checkpoint(self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]) -> None:
+        fit = (checkpoint.get("loops") or {}).get("fit_loop") or {}
+        epochs, batches = fit.get("epoch_progress"), fit.get("epoch_loop.batch_progress")
+        if not epochs or not batches or batches.get("is_last_batch") or not batches["current"]["processed"]:
+            return
+        total, current = epochs["total"], epochs["current"]
+        if total["started"] == total["processed"] == total["completed"] + 1 and current["processed"] > 0:
+            total["processed"] -= 1
+            current["processed"] -= 1
+
+
 class AtomicCheckpointIO(TorchCheckpointIO):
     """Checkpoint files that are always whole: the new file is written beside its target, flushed to disk, then
     renamed over it (``os.replace``, atomic on one filesystem), and the folder entry is flushed too.

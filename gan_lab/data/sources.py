@@ -149,8 +149,9 @@ def lsun(root: str, train: bool, download: bool, category: str = "bedroom", tran
 def _strict_loader(path: str):
     try:
         return datasets.folder.default_loader(path)
-    except (OSError, SyntaxError, ValueError) as err:  # PIL's errors for truncated or foreign files
-        raise DatasetError(f"cannot read the image {path} ({type(err).__name__}: {err}): remove or replace it, or "
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:  # truncated or foreign files
+        raise DatasetError(f"cannot read the image {path} ({type(err).__name__}: {' '.join(str(err).split())[:200]}): "
+                           "remove or replace it, or "
                            "set data.source.skip_corrupt=true to leave unreadable images out") from None
 
 
@@ -161,7 +162,7 @@ def _readable_image(path: str, skipped: list[str]) -> bool:
         with Image.open(path) as image:
             image.load()
         return True
-    except (OSError, SyntaxError, ValueError):
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
         skipped.append(path)
         return False
 
@@ -176,6 +177,12 @@ def image_folder(root: str, train: bool, download: bool, test_root: str | None =
         if test_root is None:
             raise DatasetNotFoundError(f"the image folder {root} has no test split: set data.source.test_root")
         root = test_root
+    entries = list(Path(root).iterdir()) if Path(root).is_dir() else []
+    flat = not any(p.is_dir() for p in entries) and any(
+        datasets.folder.has_file_allowed_extension(str(p), datasets.folder.IMG_EXTENSIONS) for p in entries)
+    if flat:
+        raise DatasetError(f"the image folder {root} holds its images directly: put them in one sub-folder per "
+                           f"class (one is fine, e.g. {Path(root) / 'all'}/)")
     skipped: list[str] = []
     valid = functools.partial(_readable_image, skipped=skipped) if skip_corrupt else None
     with _explain_missing("image folder", root, "", "one sub-folder per class with images (.jpg, .png, ...)",

@@ -109,9 +109,17 @@ def load_encoder(path: str | Path, device: str = "cpu") -> EncoderModule:
     if not Path(path).is_file():
         raise CheckpointError(f"no encoder at {path}: train one with `python -m gan_lab.latent encoder ckpt=...`")
     ckpt = load_weights(path, "encoder")
-    generator = load_model(ckpt["hyper_parameters"]["gan_checkpoint"], device)[0].sampler
-    module = EncoderModule(generator, **ckpt["hyper_parameters"])
-    module.load_state_dict(ckpt["state_dict"])
+    hparams = ckpt.get("hyper_parameters")
+    if not isinstance(hparams, dict) or not isinstance(hparams.get("gan_checkpoint"), str) or "state_dict" not in ckpt:
+        raise CheckpointError(f"{path} is not a latent encoder (it names no gan_checkpoint): train one with "
+                              "`python -m gan_lab.latent encoder ckpt=...`")
+    generator = load_model(hparams["gan_checkpoint"], device)[0].sampler
+    try:
+        module = EncoderModule(generator, **hparams)
+        module.load_state_dict(ckpt["state_dict"])
+    except (TypeError, ValueError, RuntimeError, KeyError) as err:
+        raise CheckpointError(f"the encoder in {path} does not fit its generator or this version of gan_lab "
+                              f"({type(err).__name__}: {' '.join(str(err).split())[:200]})") from None
     return module.to(device).eval()
 
 

@@ -13,6 +13,8 @@ Stage-II holds a trained Stage-I as a frozen submodule (loaded through :func:`ga
 
 from __future__ import annotations
 
+import warnings
+
 from collections.abc import Callable
 
 import torch
@@ -145,6 +147,11 @@ class StackGANStageII(StackGAN):
         if stage1.latent_dim != kwargs.get("latent_dim"):
             raise ConfigError(f"model.latent_dim={kwargs.get('latent_dim')} but Stage-I uses {stage1.latent_dim}")
         s1_size = stage1.image_size
+        size = kwargs.get("image_size", s1_size)
+        if s1_size < 32 or size > 4 * s1_size:  # the paper's pair: 64 -> 256
+            warnings.warn(f"Stage-I draws {s1_size}-px images and Stage-II upsamples them {size // s1_size}x to "
+                          f"{size} px: what so small an image loses is invented, not refined (StackGAN pairs 64 -> "
+                          "256, the CPU preset 32 -> 64)", stacklevel=2)
         net = generator(input_size=s1_size)
         super().__init__(FrozenStageI(stage1.sampler, net), discriminator, *args, **kwargs)
         self.stage1_size = s1_size

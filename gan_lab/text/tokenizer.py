@@ -1,6 +1,8 @@
 """Word-level tokens and the vocabulary of a caption corpus.
 
-Captions are lower-cased and split into words (letters, digits, hyphenated compounds); punctuation is dropped.
+Captions are lower-cased and split into words (letters and digits of any script, hyphenated compounds);
+punctuation is dropped. A word with letters outside the vocabulary's (``crème``, ``赤い``) is a word like any other:
+unknown, so it maps to ``<unk>`` with the warning, never silently dropped or cut in two.
 A word outside the vocabulary maps to ``<unk>`` (id 1) and a warning names it; a caption with no word at all,
 or with only unknown words, is a one-line :class:`~gan_lab.errors.ConfigError` naming the words.
 """
@@ -17,7 +19,7 @@ from torch import Tensor
 from gan_lab.errors import ConfigError
 
 PAD, UNK = "<pad>", "<unk>"
-_WORD = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+_WORD = re.compile(r"[^\W_]+(?:-[^\W_]+)*")  # letters and digits of any script
 log = logging.getLogger("gan_lab")
 
 
@@ -26,6 +28,8 @@ def tokenize(text: str) -> list[str]:
 
     >>> tokenize("A big, crimson Disc -- top-left!")
     ['a', 'big', 'crimson', 'disc', 'top-left']
+    >>> tokenize("un disque rouge écarlate")
+    ['un', 'disque', 'rouge', 'écarlate']
     """
     return _WORD.findall(text.lower())
 
