@@ -104,7 +104,7 @@ def gan_lab_run(steps: int, overrides: list[str]) -> float:
         def build_with_clock(c):
             model, dm, trainer = build(c)
             trainer.callbacks.append(clock)
-            trainer.fit_loop.epoch_loop.max_steps = 2 * steps  # G + D optimiser steps; T_max stays the 20,000-step run's
+            trainer.fit_loop.epoch_loop.max_steps = 2 * steps  # G + D optimiser steps; T_max: 20,000
             return model, dm, trainer
 
         training.build = build_with_clock
