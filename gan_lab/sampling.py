@@ -2,7 +2,8 @@
 
 - Discriminator rejection sampling (DRS; Azadi et al., ICLR 2019). For a BCE discriminator near its optimum
   the logit D̃(x) = log p_data(x)/p_g(x), so accepting a sample with probability exp(D̃(x) − D̃*) (D̃* the
-  largest logit) turns p_g into p_data. DRS accepts with σ(F(x)), F(x) = D̃(x) − D̃* − log(1 − exp(D̃(x) − D̃* − ε)) − γ:
+  largest logit) turns p_g into p_data. DRS accepts with σ(F(x)),
+  F(x) = D̃(x) − D̃* − log(1 − exp(D̃(x) − D̃* − ε)) − γ:
   with ε = γ = 0 that is exactly exp(D̃(x) − D̃*); γ shifts it (γ = the q-th percentile of F over a burn-in draw
   accepts more) and ε keeps the log finite. D̃* is estimated from the burn-in and raised whenever a larger logit
   appears.
