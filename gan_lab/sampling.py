@@ -62,11 +62,14 @@ def rejection_sample(draw: Callable[[int], Tensor], critic: Callable[[Tensor], T
 
 
 @torch.no_grad()
-def lipschitz_estimate(critic: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor) -> Tensor:
-    """K = max over pairs |D(x) − D(y)| / ‖x − y‖₂ of a real and a fake batch (DOT's K_eff)."""
+def lipschitz_estimate(critic: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor,
+                       min_distance: float = 1e-3) -> Tensor:
+    """K = max over pairs |D(x) − D(y)| / ‖x − y‖₂ of a real and a fake batch (DOT's K_eff); pairs closer than
+    ``min_distance`` are left out (on 2-D data a fake can land on a real point, and the ratio is then noise)."""
     d_real, d_fake = critic(real).flatten(), critic(fake).flatten()
     distance = torch.cdist(real.flatten(1), fake.flatten(1))
-    return ((d_real[:, None] - d_fake[None, :]).abs() / distance.clamp_min(1e-12)).max()
+    ratio = (d_real[:, None] - d_fake[None, :]).abs() / distance.clamp_min(min_distance)
+    return ratio[distance >= min_distance].max()
 
 
 def dot_refine(critic: Callable[[Tensor], Tensor], y: Tensor, k: float | Tensor, steps: int = 30, lr: float = 0.01,

@@ -83,6 +83,8 @@ def test_lipschitz_estimate_is_the_steepest_real_fake_pair():
     critic.weight.data = torch.tensor([[3.0, 4.0]])
     k = lipschitz_estimate(critic, torch.zeros(1, 2), torch.tensor([[3.0, 4.0], [1.0, 0.0]]))
     assert k.item() == pytest.approx(5.0)
+    near = lipschitz_estimate(critic, torch.zeros(1, 2), torch.tensor([[1.0, 0.0], [0.0, 1e-5]]), min_distance=1e-3)
+    assert near.item() == pytest.approx(3.0)  # the pair 1e-5 apart is left out
 
 
 def test_dot_step_is_the_gradient_of_distance_minus_critic_over_k():
