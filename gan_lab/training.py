@@ -31,6 +31,7 @@ from gan_lab.errors import ConfigError
 from gan_lab.loggers import GanTensorBoardLogger, run_hparams
 from gan_lab.steps import optimizer_steps
 from gan_lab.sweep import write_atomically
+from gan_lab.threads import apply_thread_policy
 
 # gan_lab checkpoints hold the state after the step that was just evaluated: that is the intent, not a risk.
 warnings.filterwarnings("ignore", message="Using ModelCheckpoint with manual optimization")
@@ -59,7 +60,9 @@ def build(cfg: DictConfig) -> tuple[L.LightningModule, L.LightningDataModule, L.
     g_steps = cfg.trainer.get("max_steps", -1)
     max_steps = optimizer_steps(g_steps, model.n_critic) if g_steps > 0 else g_steps
     plugins = [AtomicCheckpointIO()]  # every checkpoint file (last, periodic, best-FID, on-exception) saved whole
-    trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False, max_steps=max_steps,
+    lightning_trainer = OmegaConf.to_container(cfg.trainer, resolve=True)
+    lightning_trainer.pop("threads", None)  # gan_lab's thread policy (train), not a Lightning Trainer argument
+    trainer = instantiate(lightning_trainer, callbacks=callbacks, logger=loggers or False, max_steps=max_steps,
                           plugins=plugins)
     return model, datamodule, trainer
 
@@ -116,6 +119,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     """Fit the configured GAN; returns the final logged metrics (``callback_metrics``) as floats."""
     check_config(cfg)
     console.start(cfg)  # config tree (printed, <run>/config_tree.log); framework noise off unless verbose=true
+    console.say(apply_thread_policy(cfg.trainer.get("threads")))  # before any op: PyTorch's pool is sized once
     if cfg.get("seed") is not None:
         L.seed_everything(cfg.seed, workers=True)
     if cfg.get("ckpt_path"):

@@ -68,3 +68,15 @@ def test_mode_collapse_study_scores_stacked_mnist_by_kl_beside_the_published_row
         assert 0 <= float(kl.removeprefix("KL ")) <= math.log(1000) + 1e-3  # printed to 3 decimals
         assert met == ("yes" if covered == 1000 and float(kl.removeprefix("KL ")) <= 0.05 else "no")
     assert "PacDCGAN2" in text and "| stacked_mnist | gan_lab stacked_mnist_best (1 seeds)" in text
+    floor = rows[("stacked_mnist", "a perfect uniform sampler (the floor), 26,000 samples")]
+    assert 0.018 < float(floor[3].removeprefix("KL ").split(" ±")[0]) < 0.021  # ≈ (1000 − 1) / (2 · 26,000)
+
+
+@pytest.mark.slow  # two spawned processes, each importing Lightning and composing a config
+def test_mode_collapse_study_trains_seeds_in_parallel_workers(tmp_path):
+    """--workers 2: both seeds of the ring trained in two processes, each row in the table, in job order."""
+    run("mode_collapse.py", "--recipes", "mode_collapse_best", "--data", "ring", "--seeds", "0", "1", "--workers", "2",
+        "--results", str(tmp_path), "--overrides", "trainer.max_steps=4", "callbacks.evaluation.every_n_steps=2",
+        "callbacks.evaluation.n_samples=200")
+    rows = [r for r in table_rows((tmp_path / "mode_collapse.md").read_text()) if r[1] == "mode_collapse_best"]
+    assert [(r[0], r[2], r[3], r[4].split("/")[1]) for r in rows] == [("ring", "0", "4", "8"), ("ring", "1", "4", "8")]
