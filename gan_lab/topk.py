@@ -9,8 +9,6 @@ With packing the critic rates packs, so the k best packs are kept. The fakes lef
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from torch import Tensor
 
 from gan_lab.errors import ConfigError
@@ -26,27 +24,3 @@ def top_k_fake_logits(out: Tensor, k: int) -> Tensor:
     if not 1 <= k <= len(out):
         raise ConfigError(f"top-k needs 1 ≤ k ≤ batch ({len(out)}), got k = {k}")
     return out.topk(k, dim=0, sorted=False).values
-
-
-@dataclass(frozen=True)
-class TopK:
-    """The generator-side switch: ``topk(out, g_step)`` keeps the annealed top k of the critic outputs ``out``.
-
-    Args:
-        every: generator steps per annealing step (the paper: an epoch).
-        decay: fraction multiplier per annealing step (0.99).
-        minimum: the floor ν of the fraction (0.5).
-    """
-
-    every: int = 1000
-    decay: float = 0.99
-    minimum: float = 0.5
-
-    def __post_init__(self) -> None:
-        if self.every < 1 or not 0 < self.decay <= 1 or not 0 < self.minimum <= 1:
-            raise ConfigError(f"top-k needs every ≥ 1, 0 < decay ≤ 1 and 0 < minimum ≤ 1; got "
-                              f"every={self.every}, decay={self.decay}, minimum={self.minimum}")
-
-    def __call__(self, out: Tensor, step: int) -> Tensor:
-        fraction = topk_fraction(step, self.every, self.decay, self.minimum)
-        return top_k_fake_logits(out, max(1, int(fraction * len(out))))

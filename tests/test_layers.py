@@ -22,7 +22,8 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "gan_lab"
 LAYERS = [
-    {"errors", "kinds", "steps", "losses", "images", "augment", "checkpoints", "cli", "resolvers", "legacy"},
+    {"errors", "kinds", "steps", "losses", "images", "augment", "checkpoints", "cli", "resolvers", "legacy", "topk", "threads",
+     "sampling"},
     {"nets", "data", "text"},
     {"models", "metrics"},
     {"callbacks", "console", "loggers", "sweep"},

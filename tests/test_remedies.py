@@ -204,7 +204,7 @@ def test_zero_unroll_steps_is_the_plain_rule():
 
 # --- in real fits -----------------------------------------------------------------------------------------------
 
-ALL = "+remedy=[pack,minibatch_stddev,diffaugment,unrolled]"
+ALL = "+remedy=[pack,minibatch_stddev,diffaugment,unrolled,topk]"
 
 
 def test_all_remedies_fit_together_in_bf16(make_cfg):

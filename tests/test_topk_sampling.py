@@ -4,6 +4,7 @@ definitions, on hand-computed values."""
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -13,7 +14,9 @@ from torch import nn
 from gan_lab import losses
 from gan_lab.errors import ConfigError
 from gan_lab.sampling import dot_refine, drs_acceptance, drs_gamma, lipschitz_estimate, rejection_sample
-from gan_lab.topk import TopK, top_k_fake_logits, topk_fraction
+from gan_lab.models import Critique
+from gan_lab.models.remedies import TopK
+from gan_lab.topk import top_k_fake_logits, topk_fraction
 
 
 def test_topk_fraction_anneals_by_decay_per_period_down_to_the_floor():
@@ -37,9 +40,14 @@ def test_top_k_keeps_the_most_realistic_fakes_and_only_they_get_gradient():
 def test_topk_switch_uses_the_annealed_k_of_the_batch():
     out = torch.arange(10.0)
     topk = TopK(every=100, decay=0.5, minimum=0.3)
-    assert sorted(topk(out, 0).tolist()) == list(range(10))          # k = 10
-    assert sorted(topk(out, 150).tolist()) == [5.0, 6.0, 7.0, 8.0, 9.0]  # fraction 0.5 → k = 5
-    assert sorted(topk(out, 1000).tolist()) == [7.0, 8.0, 9.0]          # floor 0.3 → k = 3
+
+    def kept(step: int) -> list[float]:  # the remedy's selection at generator step ``step``
+        module = SimpleNamespace(g_steps=step)
+        return sorted(topk.select_fakes(module, Critique(out)).out.tolist())
+
+    assert kept(0) == list(range(10))          # k = 10
+    assert kept(150) == [5.0, 6.0, 7.0, 8.0, 9.0]  # fraction 0.5 → k = 5
+    assert kept(1000) == [7.0, 8.0, 9.0]          # floor 0.3 → k = 3
 
 
 @pytest.mark.parametrize("kwargs", [{"every": 0}, {"decay": 0.0}, {"minimum": 1.5}])

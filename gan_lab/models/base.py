@@ -254,7 +254,10 @@ class GANModule(L.LightningModule):
         """G's total loss (objective + the parts' penalties) on D's verdict, or on a part's (the look-ahead);
         ``real`` is the last critic step's real batch."""
         fake_j = next((j for p in self.parts if (j := p.judge_fakes(self, real, fake)) is not None), None)
-        loss, logs = self.generator_objective(fake, fake_j or self.judge(fake.images, fake.condition))
+        fake_j = fake_j or self.judge(fake.images, fake.condition)
+        for part in self.parts:
+            fake_j = part.select_fakes(self, fake_j)
+        loss, logs = self.generator_objective(fake, fake_j)
         for part in self.parts:
             loss = add_terms(loss, logs, part.g_penalty(self, fake))
         return loss, logs

@@ -142,6 +142,10 @@ class Part:
         """The critique G's loss is taken on, when the part replaces D's plain verdict (e.g. a look-ahead)."""
         return None
 
+    def select_fakes(self, module: GANModule, fake_j: Critique) -> Critique:
+        """The verdicts G's loss is taken on (e.g. only the k most realistic fakes); all of them by default."""
+        return fake_j
+
     def after_generator_step(self, module: GANModule) -> None:
         """After every G update (e.g. averaging G's weights)."""
 

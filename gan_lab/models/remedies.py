@@ -4,6 +4,7 @@
     DiffAugment  differentiable augmentation of every image D sees (Zhao et al. 2020)
     Minibatch    a minibatch-stddev or minibatch-discrimination layer in front of D's head
     Unrolled     G's loss through k look-ahead D updates (Metz et al. 2017; :mod:`gan_lab.models.unrolled`)
+    TopK         G learns from its k most realistic fakes, k annealed (Sinha et al. 2020; :mod:`gan_lab.topk`)
 
 Packing and augmentation wrap D in :class:`gan_lab.nets.DiscriminatorInput` (one wrapper for both, the net as
 ``.net``), so checkpoints keep one layout whichever order the remedies are listed in.
@@ -22,6 +23,7 @@ from gan_lab.models.parts import Critique, Draw, Part, Reals
 from gan_lab.models.unrolled import RULES, unrolled_critic
 from gan_lab.nets.minibatch import add_minibatch_layer
 from gan_lab.nets.pack import DiscriminatorInput
+from gan_lab.topk import top_k_fake_logits, topk_fraction
 
 if TYPE_CHECKING:
     from gan_lab.models.base import GANModule
@@ -90,3 +92,25 @@ class Unrolled(Part):
         lr = self.lr if self.lr is not None else getattr(module.d_optimizer, "keywords", {}).get("lr", 1e-3)
         optimizer = module.optimizers()[1].optimizer if module._trainer else None
         return unrolled_critic(module, real, fake, self.steps, lr, self.rule, optimizer)
+
+
+class TopK(Part):
+    """G's adversarial loss on the ``fraction``·B fakes D rates most realistic (largest outputs), fraction =
+    max(decay^⌊g_step / every⌋, minimum) (:func:`gan_lab.topk.topk_fraction`; the paper: 0.99 per epoch, floor
+    0.5). With packing D rates packs, so the best packs are kept. Other terms (ACGAN's class loss) see every fake.
+
+    Args:
+        every: generator steps per annealing step (the paper: an epoch).
+        decay: fraction multiplier per annealing step.
+        minimum: the floor of the fraction.
+    """
+
+    def __init__(self, every: int = 1000, decay: float = 0.99, minimum: float = 0.5):
+        if every < 1 or not 0 < decay <= 1 or not 0 < minimum <= 1:
+            raise ConfigError(f"top-k needs every ≥ 1, 0 < decay ≤ 1 and 0 < minimum ≤ 1; got every={every}, "
+                              f"decay={decay}, minimum={minimum}")
+        self.every, self.decay, self.minimum = every, decay, minimum
+
+    def select_fakes(self, module: GANModule, fake_j: Critique) -> Critique:
+        fraction = topk_fraction(module.g_steps, self.every, self.decay, self.minimum)
+        return fake_j.with_out(top_k_fake_logits(fake_j.out, max(1, int(fraction * len(fake_j.out)))))
