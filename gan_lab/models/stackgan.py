@@ -31,21 +31,35 @@ def matching_aware_d_loss(real_right: Tensor, real_wrong: Tensor, fake_right: Te
     return F.softplus(-real_right).mean() + 0.5 * (F.softplus(real_wrong).mean() + F.softplus(fake_right).mean())
 
 
+def class_aux_loss(logits: Tensor, classes: Tensor, sizes: tuple[int, ...]) -> Tensor:
+    """Σ over groups of the mean cross-entropy of each group of ``logits`` (B, Σ sizes) against its digit of the
+    class id in the mixed radix ``sizes`` (the last group the least significant: data=shapes' class
+    shape·8 + colour with sizes (5, 8) gives the shape and the colour)."""
+    total, place = logits.new_zeros(()), 1
+    for group, size in zip(reversed(logits.split(list(sizes), 1)), reversed(sizes)):
+        total = total + F.cross_entropy(group, classes // place % size)
+        place *= size
+    return total
+
+
 class StackGAN(GANModule):
     """Stage-I StackGAN. Args (besides GANModule's; ``generator``/``discriminator`` are the nets):
         kl_weight: weight of the conditioning-augmentation KL term in G's loss.
         image_size: the size this stage generates (the data's images are downsampled to it exactly).
         grid_captions: how many fixed test captions the sample grid shows (one row each).
+        aux_weight: weight of :func:`class_aux_loss` when D has a class head (``condition=aux``): D learns it on the
+            real images (their (shape, colour) class), G on its images for the captions of those images.
     """
 
     condition = Condition.TEXT  # generates from caption embeddings (generate text=..., evaluate metrics=[attributes])
 
     def __init__(self, generator: nn.Module, discriminator: nn.Module, *args, kl_weight: float = 2.0,
-                 image_size: int = 64, grid_captions: int = 8, **kwargs):
+                 image_size: int = 64, grid_captions: int = 8, aux_weight: float = 1.0, **kwargs):
         if kwargs.get("n_critic", 1) != 1:
             raise ConfigError("StackGAN takes one discriminator step per generator step: set model.n_critic=1")
         super().__init__(generator, discriminator, *args, **kwargs)
         self.kl_weight, self.image_size, self.grid_captions = kl_weight, image_size, grid_captions
+        self.aux_weight = aux_weight
         self._kl: Tensor | None = None
         self._classes: Tensor | None = None
         self.register_buffer("grid_embeddings", torch.empty(0), persistent=False)
@@ -73,16 +87,25 @@ class StackGAN(GANModule):
     def discriminator_loss(self, real: Tensor, fake: Tensor, labels: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
         wrong = labels[mismatched_indices(self._classes, self.noise)]
         real = self.penalised_real(real)
-        real_out, wrong_out, fake_out = self.critic(real, labels), self.critic(real, wrong), self.critic(fake, labels)
+        (real_out, real_classes), wrong_out = self.discriminator.judge(real, labels), self.critic(real, wrong)
+        fake_out = self.critic(fake, labels)
         loss = matching_aware_d_loss(real_out, wrong_out, fake_out)
         logs = {"d_loss": loss, "D(x)": real_out.detach().sigmoid().mean(),
                 "D(x,wrong)": wrong_out.detach().sigmoid().mean(), "D(G(z))": fake_out.detach().sigmoid().mean()}
+        if real_classes is not None:  # the class head reads the real images only
+            aux = class_aux_loss(real_classes, self._classes, self.discriminator.aux_classes)
+            loss, logs["d_aux_loss"] = loss + self.aux_weight * aux, aux.detach()
         return loss + self.penalties(real, fake, labels, real_out, logs), logs
 
     def generator_loss(self, fake: Tensor, labels: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
-        adversarial = self.g_loss(self.critic(fake, labels))
+        out, classes = self.discriminator.judge(fake, labels)
+        adversarial = self.g_loss(out)
         kl = self._kl
-        return adversarial + self.kl_weight * kl, {"g_loss": adversarial, "kl": kl.detach()}
+        loss, logs = adversarial + self.kl_weight * kl, {"g_loss": adversarial, "kl": kl.detach()}
+        if classes is not None:  # G draws the class of the image whose caption it was given
+            aux = class_aux_loss(classes, self._classes, self.discriminator.aux_classes)
+            loss, logs["g_aux_loss"] = loss + self.aux_weight * aux, aux.detach()
+        return loss, logs
 
     # --- samples: a fixed grid of test captions, one row each, the same z along each column -----------------
 

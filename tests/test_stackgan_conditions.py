@@ -1,0 +1,95 @@
+"""StackGAN's discriminator conditions (concat | projection | aux): the projection logit and the class head's
+loss against hand computations, the aux head learning from real images only, short fits of each condition."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from gan_lab.data.captioned import mismatched_indices
+from gan_lab.errors import ConfigError
+from gan_lab.models.stackgan import class_aux_loss, matching_aware_d_loss
+from gan_lab.nets.stackgan import StageDiscriminator
+from gan_lab.training import build, train
+from tests.test_stackgan import TINY
+
+
+def test_class_aux_loss_splits_the_class_into_shape_and_colour_by_hand():
+    logits = torch.tensor([[2.0, 0.0, 1.0, 0.5, -1.0], [0.0, 1.0, 0.0, 0.0, 3.0]])  # groups of 2 and 3
+    classes = torch.tensor([1 * 3 + 2, 0 * 3 + 1])  # (first group, second group) = (1, 2) and (0, 1)
+
+    def ce(row, k):
+        return -row[k] + math.log(sum(math.exp(v) for v in row))
+
+    hand = (ce([2.0, 0.0], 1) + ce([0.0, 1.0], 0)) / 2 + (ce([1.0, 0.5, -1.0], 2) + ce([0.0, 0.0, 3.0], 1)) / 2
+    assert class_aux_loss(logits, classes, (2, 3)).item() == pytest.approx(hand, rel=1e-6)
+    single = class_aux_loss(logits[:, 2:], torch.tensor([2, 1]), (3,))  # one group: plain cross-entropy
+    assert single.item() == pytest.approx((ce([1.0, 0.5, -1.0], 2) + ce([0.0, 0.0, 3.0], 1)) / 2, rel=1e-6)
+
+
+def test_projection_logit_is_psi_plus_inner_product_by_hand():
+    torch.manual_seed(0)
+    d = StageDiscriminator(6, 3, 16, 4, condition="projection").eval()
+    x, t = torch.randn(3, 3, 16, 16), torch.randn(3, 6)
+    h = d.features(x)
+    hand = d.uncond(h).flatten() + ((t @ d.project.weight.T) * h.sum((2, 3))).sum(1)
+    assert torch.allclose(d(x, t), hand, atol=1e-5)
+    logit, classes = d.judge(x, t)
+    assert torch.equal(logit, d(x, t)) and classes is None
+    assert not hasattr(d, "joint")  # no concat head to train
+    aux = StageDiscriminator(6, 3, 16, 4, condition="aux", aux_classes=(5, 8))
+    logit, classes = aux.judge(x, t)
+    assert logit.shape == (3,) and classes.shape == (3, 13)
+    assert StageDiscriminator(6, 3, 16, 4, aux_classes=(5, 8)).aux is None  # concat: no class head
+
+
+def test_bad_conditions_are_one_line_errors():
+    with pytest.raises(ConfigError, match="condition must be one of concat, projection, aux, got 'film'"):
+        StageDiscriminator(6, 3, 16, 4, condition="film")
+    with pytest.raises(ConfigError, match="condition=aux needs model.discriminator.aux_classes"):
+        StageDiscriminator(6, 3, 16, 4, condition="aux")
+
+
+def test_aux_head_learns_from_real_images_and_steers_g_by_hand(make_cfg):
+    model, dm, _ = build(make_cfg("model=stackgan", *TINY, "model.discriminator.condition=aux", "model.aux_weight=0.5"))
+    torch.manual_seed(0)
+    real, emb = torch.rand(4, 3, 16, 16) * 2 - 1, torch.randn(4, dm.embedding_dim)
+    fake = model.fake_images(model.generator, torch.randn(4, 8), emb).detach()
+    model._classes = torch.tensor([0, 13, 39, 13])
+    model.noise = torch.Generator().manual_seed(1)
+    loss, logs = model.discriminator_loss(real, fake, emb)
+    d = model.discriminator
+    wrong = emb[mismatched_indices(model._classes, torch.Generator().manual_seed(1))]
+    real_out, real_classes = d.judge(real, emb)
+    aux = class_aux_loss(real_classes, model._classes, (5, 8))
+    hand = matching_aware_d_loss(real_out, d(real, wrong), d(fake, emb)) + 0.5 * aux
+    assert loss.item() == pytest.approx(hand.item(), rel=1e-5)
+    assert logs["d_aux_loss"].item() == pytest.approx(aux.item(), rel=1e-5)
+    out, fake_classes = d.judge(fake, emb)
+    g_loss, g_logs = model.generator_loss(fake, emb)
+    g_aux = class_aux_loss(fake_classes, model._classes, (5, 8))
+    assert g_logs["g_aux_loss"].item() == pytest.approx(g_aux.item(), rel=1e-5)
+    assert g_loss.item() == pytest.approx((model.g_loss(out) + model.kl_weight * model._kl + 0.5 * g_aux).item(),
+                                          rel=1e-5)
+
+
+def test_d_class_head_gradient_comes_from_real_images_only(make_cfg):
+    model, dm, _ = build(make_cfg("model=stackgan", *TINY, "model.discriminator.condition=aux"))
+    torch.manual_seed(0)
+    real, emb = torch.rand(4, 3, 16, 16) * 2 - 1, torch.randn(4, dm.embedding_dim)
+    model._classes = torch.tensor([0, 13, 39, 13])
+    model.noise = torch.Generator().manual_seed(1)
+    grads = []
+    for fake in (torch.rand(4, 3, 16, 16), torch.rand(4, 3, 16, 16) * 2 - 1):  # two different fakes
+        model.discriminator.zero_grad()
+        model.noise = torch.Generator().manual_seed(1)
+        model.discriminator_loss(real, fake, emb)[0].backward()
+        grads.append(model.discriminator.aux.weight.grad.clone())
+    assert grads[0].abs().sum() > 0 and torch.equal(grads[0], grads[1])  # the head does not see the fakes
+
+
+@pytest.mark.parametrize("condition", ["projection", "aux"])
+def test_each_condition_fits(make_cfg, condition):
+    train(make_cfg("model=stackgan", *TINY, f"model.discriminator.condition={condition}"))
