@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+import lightning as L
 import pytest
 import torch
 
@@ -93,3 +94,29 @@ def test_d_class_head_gradient_comes_from_real_images_only(make_cfg):
 @pytest.mark.parametrize("condition", ["projection", "aux"])
 def test_each_condition_fits(make_cfg, condition):
     train(make_cfg("model=stackgan", *TINY, f"model.discriminator.condition={condition}"))
+
+
+def test_attribute_callback_logs_a_curve_without_changing_the_run(make_cfg, tmp_path):
+    from gan_lab.callbacks import AttributeEvaluation
+
+    steps = ["trainer.max_steps=3", "data.n_test=40"]
+    plain = make_cfg("model=stackgan", *TINY, *steps, f"paths.output_dir={tmp_path}/plain")
+    L.seed_everything(0)
+    model_plain, dm, trainer = build(plain)
+    trainer.fit(model_plain, datamodule=dm)
+    cfg = make_cfg("model=stackgan", *TINY, *steps, "callbacks=attributes", "callbacks.attributes.every_n_steps=2",
+                   "callbacks.attributes.n_samples=40", "callbacks.attributes.metrics=[attributes,swap]")
+    L.seed_everything(0)
+    model, dm, trainer = build(cfg)
+    trainer.fit(model, datamodule=dm)
+    callback = next(c for c in trainer.callbacks if isinstance(c, AttributeEvaluation))
+    assert [step for step, _ in callback.history] == [2, 3]  # every 2 generator steps and at the end
+    assert {"attributes/colour", "attributes/shape", "swap/colour_follows"} <= set(callback.history[-1][1])
+    assert "val/attributes/colour" in trainer.logged_metrics
+    same = all(torch.equal(a, b) for a, b in zip(model.generator.state_dict().values(),
+                                                 model_plain.generator.state_dict().values()))
+    assert same  # the evaluations draw from their own random streams
+    with pytest.raises(ConfigError, match="takes attributes, swap"):
+        AttributeEvaluation(metrics=["fid"])
+    with pytest.raises(Exception, match="scores text-to-image models"):
+        train(make_cfg("callbacks=attributes", "trainer.max_steps=1", f"paths.output_dir={tmp_path}/dcgan"))
