@@ -3,7 +3,9 @@ loss against hand computations, the aux head learning from real images only, sho
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 
 import lightning as L
 import pytest
@@ -113,6 +115,8 @@ def test_attribute_callback_logs_a_curve_without_changing_the_run(make_cfg, tmp_
     assert [step for step, _ in callback.history] == [2, 3]  # every 2 generator steps and at the end
     assert {"attributes/colour", "attributes/shape", "swap/colour_follows"} <= set(callback.history[-1][1])
     assert "val/attributes/colour" in trainer.logged_metrics
+    lines = (Path(cfg.paths.output_dir) / "attributes.jsonl").read_text().splitlines()
+    assert [json.loads(line)["step"] for line in lines] == [2, 3]
     same = all(torch.equal(a, b) for a, b in zip(model.generator.state_dict().values(),
                                                  model_plain.generator.state_dict().values()))
     assert same  # the evaluations draw from their own random streams

@@ -11,7 +11,9 @@ random state are restored afterwards, so a run with the callback trains exactly 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from pathlib import Path
 
 import lightning as L
 import torch
@@ -29,10 +31,12 @@ class AttributeEvaluation(L.Callback):
         n_samples: test captions drawn (one image each; the first caption of each test image first).
         metrics: ``attributes`` and/or ``swap``.
         cache_dir: where the attribute classifier is kept (trained on the first evaluation otherwise).
+        history_file: a JSON-lines file that gets one line per evaluation ({"step": …, "attributes/colour": …}),
+            the curve without a logger (None: none).
     """
 
     def __init__(self, every_n_steps: int = 500, n_samples: int = 500, metrics: Sequence[str] = ("attributes",),
-                 cache_dir: str | None = None, batch_size: int = 250, seed: int = 0):
+                 cache_dir: str | None = None, batch_size: int = 250, seed: int = 0, history_file: str | None = None):
         unknown = [m for m in metrics if m not in ATTRIBUTE_METRICS]
         if unknown or not metrics:
             raise ConfigError(f"callbacks.attributes.metrics takes {', '.join(ATTRIBUTE_METRICS)}; got {list(metrics)}")
@@ -41,6 +45,7 @@ class AttributeEvaluation(L.Callback):
         self.every_n_steps, self.n_samples, self.metrics = every_n_steps, n_samples, list(metrics)
         self.cache, self.batch_size, self.seed = FeatureCache(cache_dir), batch_size, seed
         self.evaluated_at: int | None = None
+        self.history_file = Path(history_file) if history_file else None
         self.history: list[tuple[int, dict[str, float]]] = []  # (generator step, results) of every evaluation
 
     def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
@@ -63,6 +68,10 @@ class AttributeEvaluation(L.Callback):
             pl_module.log(f"val/{name}", float(value))
         pl_module.log("step", float(pl_module.g_steps))  # x axis: generator steps
         self.history.append((pl_module.g_steps, dict(results)))
+        if self.history_file is not None and trainer.is_global_zero:
+            self.history_file.parent.mkdir(parents=True, exist_ok=True)
+            with self.history_file.open("a") as f:
+                f.write(json.dumps({"step": pl_module.g_steps, **results}) + "\n")
         return results
 
     def _evaluate_once(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
