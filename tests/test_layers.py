@@ -57,11 +57,16 @@ def resolves(name: str) -> bool:
 
 
 def imports(path: Path) -> set[str]:
-    """The gan_lab modules ``path`` imports, at module level or inside functions."""
+    """The gan_lab modules ``path`` imports, at module level or inside functions (not the names imported only for
+    type annotations, under ``if TYPE_CHECKING:``, which never run)."""
     here = module_name(path)
     package = here if path.name == "__init__.py" else here.rpartition(".")[0]
+    tree = ast.parse(path.read_text(), str(path))
+    for node in ast.walk(tree):  # drop the annotation-only imports
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
+            node.body = []
     found = set()
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+    for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             found |= {a.name for a in node.names if a.name.split(".")[0] == "gan_lab"}
         elif isinstance(node, ast.ImportFrom):

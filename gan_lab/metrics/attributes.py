@@ -4,7 +4,10 @@
   trained in seconds on the real images of a data set (:func:`attribute_classifier` trains it once and keeps it
   under ``cache_dir``). Half of its training images are blurred (downsampled ×2 or ×4 and back), so that it
   also reads low-resolution (Stage-I) images, upsampled to its size; the pattern head learns from sharp images
-  only, so on blurred ones it has nothing to read (a Stage-I image scores about chance on pattern).
+  only, so on blurred ones it has nothing to read (a Stage-I image scores about chance on pattern). Half of them
+  also get pixel noise (σ up to 0.25), and the object is found on a box-filtered difference map
+  (:func:`locate`), so that it reads generated images, whose pixels are noisy (32-px test images + N(0, 0.1²):
+  shape 0.90, colour 1.00; + N(0, 0.2²): 0.81 / 0.99; the per-pixel locator before: 0.30 / 0.70 and 0.29 / 0.22).
 - :func:`attribute_agreement`: per attribute, the share of generated images whose predicted value is the one
   their caption asked for (over the captions that name it; chance = 1 / number of values).
 - :func:`r_precision`: the AttnGAN/DM-GAN protocol: per image, its own caption among ``n_candidates - 1``
@@ -27,17 +30,28 @@ from gan_lab.images import blur, to_tanh_range
 FINE_DETAIL = ("pattern",)  # attributes not learnt from blurred images (they do not show there)
 
 
+NOISE_SIGMA = 0.25  # training images get pixel noise up to this σ (generated borders measure σ ~0.1)
+JUDGE_VERSION = 2   # part of the cache key: 2 = box-filtered locator + noise in training
 WHERE = ("position", "background")  # attributes of the whole image; the others are read from a crop of the object
 
 
-def locate(images: Tensor, threshold: float = 0.3) -> tuple[Tensor, Tensor]:
-    """(row, column) of each image's object: the centroid of the pixels that differ (summed |Δ| over channels >
-    ``threshold``, in [-1, 1] units) from the background, the median colour of the image's border; the image
-    centre when nothing differs."""
+def locate(images: Tensor, threshold: float = 0.3, peak_share: float = 0.5,
+           window: int | None = None) -> tuple[Tensor, Tensor]:
+    """(row, column) of each image's object, robust to pixel noise (generated images have some).
+
+    The difference map (summed |Δ| over channels, in [-1, 1] units) from the background, the median colour of the
+    image's border, is box-filtered (``window`` px, odd; default ≈ size / 12: 5 px at 64) so that isolated noisy
+    pixels average out while the object, a few windows wide, stays; its pixels are those above
+    max(``threshold``, ``peak_share`` · the filtered map's peak), and their centroid is the object's centre. The
+    image centre when nothing differs. (A per-pixel threshold alone misses the object by ~10 px at σ = 0.1.)"""
     n, _, h, w = images.shape
     border = torch.cat([images[..., 0, :], images[..., -1, :], images[..., :, 0], images[..., :, -1]], -1)
     background = border.median(-1).values
-    mask = ((images - background[..., None, None]).abs().sum(1) > threshold).float()
+    diff = (images - background[..., None, None]).abs().sum(1, keepdim=True)
+    k = window if window is not None else max(1, round(min(h, w) / 12)) // 2 * 2 + 1
+    smooth = F.avg_pool2d(diff, k, 1, k // 2, count_include_pad=False).squeeze(1)
+    cut = torch.maximum(smooth.flatten(1).amax(1) * peak_share, torch.tensor(threshold, dtype=smooth.dtype))
+    mask = (smooth > cut[:, None, None]).to(images.dtype)
     total = mask.sum((1, 2))
     rows = torch.arange(h, dtype=images.dtype, device=images.device)
     cols = torch.arange(w, dtype=images.dtype, device=images.device)
@@ -102,6 +116,16 @@ class AttributeClassifier(nn.Module):
         return torch.cat(out)
 
 
+def add_noise(images: Tensor, generator: torch.Generator, max_sigma: float = NOISE_SIGMA) -> tuple[Tensor, Tensor]:
+    """Half of the images (drawn) get Gaussian pixel noise of a σ drawn uniformly in [0, ``max_sigma``] per image
+    ([-1, 1] units), as generated images carry; and which images were noised (N,) bool."""
+    n = len(images)
+    noisy = torch.rand(n, generator=generator) < 0.5
+    sigma = torch.rand(n, generator=generator) * max_sigma * noisy
+    noise = torch.randn(images.shape, generator=generator) * sigma.view(-1, 1, 1, 1)
+    return images + noise.to(images.device), noisy.to(images.device)
+
+
 def train_attribute_classifier(images: Tensor, attributes: Tensor, names: tuple[str, ...], sizes: tuple[int, ...],
                                epochs: int = 4, batch_size: int = 64, lr: float = 2e-3,
                                seed: int = 0) -> AttributeClassifier:
@@ -118,10 +142,11 @@ def train_attribute_classifier(images: Tensor, attributes: Tensor, names: tuple[
         for i in range(0, len(images) - batch_size + 1, batch_size):
             idx = order[i:i + batch_size]
             x, blurred = blur(to_tanh_range(images[idx]), g)
+            x, noisy = add_noise(x, g)
             logits = net(x)
             loss = 0.0
             for k, name in enumerate(names):
-                rows = ~blurred if name in FINE_DETAIL else torch.ones_like(blurred)
+                rows = ~(blurred | noisy) if name in FINE_DETAIL else torch.ones_like(blurred)
                 loss = loss + F.cross_entropy(logits[name][rows], attributes[idx, k][rows])
             opt.zero_grad()
             loss.backward()
@@ -138,7 +163,8 @@ def attribute_classifier(datamodule, cache_dir: str | Path | None = None, epochs
     train = datamodule.split(train=True)
     names = tuple(datamodule.attribute_names)
     sizes = tuple(len(VALUES[n]) for n in names)
-    key = json.dumps({"data": datamodule.name, "epochs": epochs, "names": names}, sort_keys=True)
+    key = json.dumps({"data": datamodule.name, "epochs": epochs, "names": names, "judge": JUDGE_VERSION},
+                     sort_keys=True)
     path = Path(cache_dir) / f"attributes-{hashlib.sha1(key.encode()).hexdigest()[:12]}.pt" if cache_dir else None
     if path is not None and path.is_file():
         from gan_lab.checkpoints import load_checkpoint

@@ -257,12 +257,13 @@ class GANModule(L.LightningModule):
         fake_j = fake_j or self.judge(fake.images, fake.condition)
         for part in self.parts:
             fake_j = part.select_fakes(self, fake_j)
-        loss, logs = self.generator_objective(fake, fake_j)
+        loss, logs = self.generator_objective(fake, fake_j, real)
         for part in self.parts:
             loss = add_terms(loss, logs, part.g_penalty(self, fake))
         return loss, logs
 
-    def generator_objective(self, fake: Draw, fake_j: Critique) -> tuple[Tensor, dict[str, Tensor]]:
+    def generator_objective(self, fake: Draw, fake_j: Critique, real: Reals) -> tuple[Tensor, dict[str, Tensor]]:
+        """G's objective on D's verdict on its images (``real``: the batch they were drawn beside)."""
         adversarial = self.g_loss(fake_j.out)
         return adversarial, {"g_loss": adversarial}
 

@@ -151,8 +151,8 @@ class ConditionalGAN(GANModule):
             logs["d_aux_loss"] = aux.detach()
         return loss, logs
 
-    def generator_objective(self, fake: Draw, fake_j: Critique) -> tuple[Tensor, dict[str, Tensor]]:
-        loss, logs = super().generator_objective(fake, fake_j)
+    def generator_objective(self, fake: Draw, fake_j: Critique, real: Reals) -> tuple[Tensor, dict[str, Tensor]]:
+        loss, logs = super().generator_objective(fake, fake_j, real)
         if self.acgan:
             aux = F.cross_entropy(fake_j.logits[:, :self.num_classes], fake.condition)
             if self.aux_fake == "tac":

@@ -34,21 +34,35 @@ def matching_aware_d_loss(real_right: Tensor, real_wrong: Tensor, fake_right: Te
     return F.softplus(-real_right).mean() + 0.5 * (F.softplus(real_wrong).mean() + F.softplus(fake_right).mean())
 
 
+def class_aux_loss(logits: Tensor, classes: Tensor, sizes: tuple[int, ...]) -> Tensor:
+    """Σ over groups of the mean cross-entropy of each group of ``logits`` (B, Σ sizes) against its digit of the
+    class id in the mixed radix ``sizes`` (the last group the least significant: data=shapes' class
+    shape·8 + colour with sizes (5, 8) gives the shape and the colour)."""
+    total, place = logits.new_zeros(()), 1
+    for group, size in zip(reversed(logits.split(list(sizes), 1)), reversed(sizes)):
+        total = total + F.cross_entropy(group, classes // place % size)
+        place *= size
+    return total
+
+
 class StackGAN(GANModule):
     """Stage-I StackGAN. Args (besides GANModule's; ``generator``/``discriminator`` are the nets):
         kl_weight: weight of the conditioning-augmentation KL term in G's loss.
         image_size: the size this stage generates (the data's images are downsampled to it exactly).
         grid_captions: how many fixed test captions the sample grid shows (one row each).
+        aux_weight: weight of :func:`class_aux_loss` when D has a class head (``condition=aux``): D learns it on the
+            real images (their (shape, colour) class), G on its images for the captions of those images.
     """
 
     condition = Condition.TEXT  # generates from caption embeddings (generate text=..., evaluate metrics=[attributes])
 
     def __init__(self, generator: nn.Module, discriminator: nn.Module, *args, kl_weight: float = 2.0,
-                 image_size: int = 64, grid_captions: int = 8, **kwargs):
+                 image_size: int = 64, grid_captions: int = 8, aux_weight: float = 1.0, **kwargs):
         if kwargs.get("n_critic", 1) != 1:
             raise ConfigError("StackGAN takes one discriminator step per generator step: set model.n_critic=1")
         super().__init__(generator, discriminator, None, *args, **kwargs)  # no d_loss: the matching-aware one
         self.kl_weight, self.image_size, self.grid_captions = kl_weight, image_size, grid_captions
+        self.aux_weight = aux_weight
         self.register_buffer("grid_embeddings", torch.empty(0), persistent=False)
         self.grid_texts: list[str] = []
 
@@ -58,7 +72,8 @@ class StackGAN(GANModule):
         return Draw(fake, condition, {"kl": generator.ca.kl(mu, logvar)})
 
     def judge(self, x: Tensor, condition: Tensor) -> Critique:
-        return Critique(self.discriminator(x, condition))
+        """D's logit for (image, caption) and, with ``condition=aux``, its class logits, from one pass."""
+        return Critique(*self.discriminator.judge(x, condition))
 
     def real_images(self, images: Tensor) -> Tensor:
         return images if images.shape[-1] == self.image_size else downsample(images, self.image_size)
@@ -78,12 +93,20 @@ class StackGAN(GANModule):
         real_out, fake_out = real_j.out, fake_j.out
         wrong_out = self.judge(real.images, wrong).out
         loss = matching_aware_d_loss(real_out, wrong_out, fake_out)
-        return loss, {"d_loss": loss, "D(x)": real_out.detach().sigmoid().mean(),
-                      "D(x,wrong)": wrong_out.detach().sigmoid().mean(), "D(G(z))": fake_out.detach().sigmoid().mean()}
+        logs = {"d_loss": loss, "D(x)": real_out.detach().sigmoid().mean(),
+                "D(x,wrong)": wrong_out.detach().sigmoid().mean(), "D(G(z))": fake_out.detach().sigmoid().mean()}
+        if real_j.logits is not None:  # the class head reads the real images only
+            aux = class_aux_loss(real_j.logits, real.classes, self.discriminator.aux_classes)
+            loss, logs["d_aux_loss"] = loss + self.aux_weight * aux, aux.detach()
+        return loss, logs
 
-    def generator_objective(self, fake: Draw, fake_j: Critique) -> tuple[Tensor, dict[str, Tensor]]:
+    def generator_objective(self, fake: Draw, fake_j: Critique, real: Reals) -> tuple[Tensor, dict[str, Tensor]]:
         adversarial, kl = self.g_loss(fake_j.out), fake.extras["kl"]
-        return adversarial + self.kl_weight * kl, {"g_loss": adversarial, "kl": kl.detach()}
+        loss, logs = adversarial + self.kl_weight * kl, {"g_loss": adversarial, "kl": kl.detach()}
+        if fake_j.logits is not None:  # G draws the class of the image whose caption it was given
+            aux = class_aux_loss(fake_j.logits, real.classes, self.discriminator.aux_classes)
+            loss, logs["g_aux_loss"] = loss + self.aux_weight * aux, aux.detach()
+        return loss, logs
 
     # --- samples: a fixed grid of test captions, one row each, the same z along each column -----------------
 

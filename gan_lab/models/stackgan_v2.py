@@ -108,7 +108,7 @@ class StackGANv2(StackGAN):
         logs |= {f"d_loss_{s}px": branch.detach() for s, branch in zip(self.sizes, losses)}
         return loss, logs
 
-    def generator_objective(self, fake: Draw, fake_j: Critique) -> tuple[Tensor, dict[str, Tensor]]:
+    def generator_objective(self, fake: Draw, fake_j: Critique, real: Reals) -> tuple[Tensor, dict[str, Tensor]]:
         adversarial = sum(self.g_loss(c) + self.uncond_weight * self.g_loss(u) for c, u in fake_j.branches)
         mean_terms, cov_terms = zip(*(colour_consistency(fine, coarse.detach())
                                       for fine, coarse in zip(fake.images[1:], fake.images[:-1])))

@@ -97,30 +97,62 @@ class StageIGenerator(nn.Module):
         return self.out(self.ups(h)), mu, logvar
 
 
+D_CONDITIONS = ("concat", "projection", "aux")
+
+
 class StageDiscriminator(nn.Module):
-    """Image → 4×4 features; joined with the compressed text code tiled 4×4 → 1×1 conv → 4×4 conv → logit."""
+    """Image → 4×4 features h → a logit that depends on the caption embedding t, as ``condition`` says:
+
+    - ``concat`` (the released StackGAN): the compressed text code tiled 4×4 joins h → 1×1 conv → 4×4 conv.
+    - ``projection`` (Miyato & Koyama 2018): ψ(h) + ⟨V·t, Σ_ij h⟩, the unconditional 4×4 conv head plus the inner
+      product of a linear map of t with the spatially summed features: the caption enters the logit from step 0.
+    - ``aux``: ``concat`` plus a head that reads ``aux_classes`` groups of class logits (e.g. [5, 8]: shape and
+      colour) from the flat features h, ACGAN / TAC-GAN style; the model trains it on real images only
+      (``aux_classes`` is ignored by the other conditions).
+
+    ``forward`` gives the logit; :meth:`judge` gives (logit, class logits or None) from one pass.
+    """
 
     def __init__(self, embedding_dim: int, channels: int = 3, image_size: int = 64, width: int = 64,
-                 text_dim: int = 128):
+                 text_dim: int = 128, condition: str = "concat", aux_classes: tuple[int, ...] = ()):
         super().__init__()
+        if condition not in D_CONDITIONS:
+            raise ConfigError(f"model.discriminator.condition must be one of {', '.join(D_CONDITIONS)}, "
+                              f"got {condition!r}")
+        if condition == "aux" and not aux_classes:
+            raise ConfigError("model.discriminator.condition=aux needs model.discriminator.aux_classes, the class "
+                              "counts its head predicts (data=shapes: [5, 8], shape and colour; data=cub: [200])")
         k = check_size(image_size, "discriminator")
         layers = [down_block(channels, width, norm=False)]
         layers += [down_block(width * 2 ** i, width * 2 ** (i + 1)) for i in range(k - 1)]
         self.encode, c = nn.Sequential(*layers), width * 2 ** (k - 1)
-        self.text = nn.Sequential(nn.Linear(embedding_dim, text_dim), nn.LeakyReLU(0.2, True))
-        self.joint = nn.Sequential(nn.Conv2d(c + text_dim, c, 1, bias=False), nn.BatchNorm2d(c),
-                                   nn.LeakyReLU(0.2, True), nn.Conv2d(c, 1, 4))
-        self.uncond = nn.Conv2d(c, 1, 4)  # the unconditional head (StackGAN-v2)
+        self.condition = condition
+        self.aux_classes = tuple(aux_classes) if condition == "aux" else ()  # the others have no class head
+        if condition == "projection":
+            self.project = nn.Linear(embedding_dim, c, bias=False)
+        else:
+            self.text = nn.Sequential(nn.Linear(embedding_dim, text_dim), nn.LeakyReLU(0.2, True))
+            self.joint = nn.Sequential(nn.Conv2d(c + text_dim, c, 1, bias=False), nn.BatchNorm2d(c),
+                                       nn.LeakyReLU(0.2, True), nn.Conv2d(c, 1, 4))
+        self.uncond = nn.Conv2d(c, 1, 4)  # the unconditional head (StackGAN-v2; projection's ψ)
+        self.aux = nn.Linear(16 * c, sum(self.aux_classes)) if self.aux_classes else None
 
     def features(self, x: Tensor) -> Tensor:
         return self.encode(x)
 
     def conditional(self, h: Tensor, embedding: Tensor) -> Tensor:
+        if self.condition == "projection":
+            return self.uncond(h).flatten() + (self.project(embedding) * h.sum((2, 3))).sum(1)
         t = self.text(embedding)[:, :, None, None].expand(-1, -1, 4, 4)
         return self.joint(torch.cat([h, t], 1)).flatten()
 
     def unconditional(self, h: Tensor) -> Tensor:
         return self.uncond(h).flatten()
+
+    def judge(self, x: Tensor, embedding: Tensor) -> tuple[Tensor, Tensor | None]:
+        """(logits (B,), class logits (B, Σ aux_classes) or None)."""
+        h = self.features(x)
+        return self.conditional(h, embedding), self.aux(h.flatten(1)) if self.aux is not None else None
 
     def forward(self, x: Tensor, embedding: Tensor) -> Tensor:
         return self.conditional(self.features(x), embedding)

@@ -1,0 +1,127 @@
+"""StackGAN's discriminator conditions (concat | projection | aux): the projection logit and the class head's
+loss against hand computations, the aux head learning from real images only, short fits of each condition."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import lightning as L
+import pytest
+import torch
+
+from gan_lab.models import Draw, Reals
+from gan_lab.data.captioned import mismatched_indices
+from gan_lab.errors import ConfigError
+from gan_lab.models.stackgan import class_aux_loss, matching_aware_d_loss
+from gan_lab.nets.stackgan import StageDiscriminator
+from gan_lab.training import build, train
+from tests.test_stackgan import TINY
+
+
+def test_class_aux_loss_splits_the_class_into_shape_and_colour_by_hand():
+    logits = torch.tensor([[2.0, 0.0, 1.0, 0.5, -1.0], [0.0, 1.0, 0.0, 0.0, 3.0]])  # groups of 2 and 3
+    classes = torch.tensor([1 * 3 + 2, 0 * 3 + 1])  # (first group, second group) = (1, 2) and (0, 1)
+
+    def ce(row, k):
+        return -row[k] + math.log(sum(math.exp(v) for v in row))
+
+    hand = (ce([2.0, 0.0], 1) + ce([0.0, 1.0], 0)) / 2 + (ce([1.0, 0.5, -1.0], 2) + ce([0.0, 0.0, 3.0], 1)) / 2
+    assert class_aux_loss(logits, classes, (2, 3)).item() == pytest.approx(hand, rel=1e-6)
+    single = class_aux_loss(logits[:, 2:], torch.tensor([2, 1]), (3,))  # one group: plain cross-entropy
+    assert single.item() == pytest.approx((ce([1.0, 0.5, -1.0], 2) + ce([0.0, 0.0, 3.0], 1)) / 2, rel=1e-6)
+
+
+def test_projection_logit_is_psi_plus_inner_product_by_hand():
+    torch.manual_seed(0)
+    d = StageDiscriminator(6, 3, 16, 4, condition="projection").eval()
+    x, t = torch.randn(3, 3, 16, 16), torch.randn(3, 6)
+    h = d.features(x)
+    hand = d.uncond(h).flatten() + ((t @ d.project.weight.T) * h.sum((2, 3))).sum(1)
+    assert torch.allclose(d(x, t), hand, atol=1e-5)
+    logit, classes = d.judge(x, t)
+    assert torch.equal(logit, d(x, t)) and classes is None
+    assert not hasattr(d, "joint")  # no concat head to train
+    aux = StageDiscriminator(6, 3, 16, 4, condition="aux", aux_classes=(5, 8))
+    logit, classes = aux.judge(x, t)
+    assert logit.shape == (3,) and classes.shape == (3, 13)
+    assert StageDiscriminator(6, 3, 16, 4, aux_classes=(5, 8)).aux is None  # concat: no class head
+
+
+def test_bad_conditions_are_one_line_errors():
+    with pytest.raises(ConfigError, match="condition must be one of concat, projection, aux, got 'film'"):
+        StageDiscriminator(6, 3, 16, 4, condition="film")
+    with pytest.raises(ConfigError, match="condition=aux needs model.discriminator.aux_classes"):
+        StageDiscriminator(6, 3, 16, 4, condition="aux")
+
+
+def test_aux_head_learns_from_real_images_and_steers_g_by_hand(make_cfg):
+    model, dm, _ = build(make_cfg("model=stackgan", *TINY, "model.discriminator.condition=aux", "model.aux_weight=0.5"))
+    torch.manual_seed(0)
+    real, emb = torch.rand(4, 3, 16, 16) * 2 - 1, torch.randn(4, dm.embedding_dim)
+    draw = model.draw(model.generator, torch.randn(4, 8), emb).detach()
+    classes, fake = torch.tensor([0, 13, 39, 13]), draw.images
+    reals = Reals(real, emb, classes)
+    model.noise = torch.Generator().manual_seed(1)
+    loss, logs = model.discriminator_loss(reals, draw)
+    d = model.discriminator
+    wrong = emb[mismatched_indices(classes, torch.Generator().manual_seed(1))]
+    real_out, real_classes = d.judge(real, emb)
+    aux = class_aux_loss(real_classes, classes, (5, 8))
+    hand = matching_aware_d_loss(real_out, d(real, wrong), d(fake, emb)) + 0.5 * aux
+    assert loss.item() == pytest.approx(hand.item(), rel=1e-5)
+    assert logs["d_aux_loss"].item() == pytest.approx(aux.item(), rel=1e-5)
+    out, fake_classes = d.judge(fake, emb)
+    g_loss, g_logs = model.generator_loss(draw, reals)
+    g_aux = class_aux_loss(fake_classes, classes, (5, 8))
+    assert g_logs["g_aux_loss"].item() == pytest.approx(g_aux.item(), rel=1e-5)
+    kl = draw.extras["kl"]
+    assert g_loss.item() == pytest.approx((model.g_loss(out) + model.kl_weight * kl + 0.5 * g_aux).item(), rel=1e-5)
+
+
+def test_d_class_head_gradient_comes_from_real_images_only(make_cfg):
+    model, dm, _ = build(make_cfg("model=stackgan", *TINY, "model.discriminator.condition=aux"))
+    torch.manual_seed(0)
+    real, emb = torch.rand(4, 3, 16, 16) * 2 - 1, torch.randn(4, dm.embedding_dim)
+    classes = torch.tensor([0, 13, 39, 13])
+    grads = []
+    for fake in (torch.rand(4, 3, 16, 16), torch.rand(4, 3, 16, 16) * 2 - 1):  # two different fakes
+        model.discriminator.zero_grad()
+        model.noise = torch.Generator().manual_seed(1)
+        model.discriminator_loss(Reals(real, emb, classes), Draw(fake, emb))[0].backward()
+        grads.append(model.discriminator.aux.weight.grad.clone())
+    assert grads[0].abs().sum() > 0 and torch.equal(grads[0], grads[1])  # the head does not see the fakes
+
+
+@pytest.mark.parametrize("condition", ["projection", "aux"])
+def test_each_condition_fits(make_cfg, condition):
+    train(make_cfg("model=stackgan", *TINY, f"model.discriminator.condition={condition}"))
+
+
+def test_attribute_callback_logs_a_curve_without_changing_the_run(make_cfg, tmp_path):
+    from gan_lab.callbacks import AttributeEvaluation
+
+    steps = ["trainer.max_steps=3", "data.n_test=40"]
+    plain = make_cfg("model=stackgan", *TINY, *steps, f"paths.output_dir={tmp_path}/plain")
+    L.seed_everything(0)
+    model_plain, dm, trainer = build(plain)
+    trainer.fit(model_plain, datamodule=dm)
+    cfg = make_cfg("model=stackgan", *TINY, *steps, "callbacks=attributes", "callbacks.attributes.every_n_steps=2",
+                   "callbacks.attributes.n_samples=40", "callbacks.attributes.metrics=[attributes,swap]")
+    L.seed_everything(0)
+    model, dm, trainer = build(cfg)
+    trainer.fit(model, datamodule=dm)
+    callback = next(c for c in trainer.callbacks if isinstance(c, AttributeEvaluation))
+    assert [step for step, _ in callback.history] == [2, 3]  # every 2 generator steps and at the end
+    assert {"attributes/colour", "attributes/shape", "swap/colour_follows"} <= set(callback.history[-1][1])
+    assert "val/attributes/colour" in trainer.logged_metrics
+    lines = (Path(cfg.paths.output_dir) / "attributes.jsonl").read_text().splitlines()
+    assert [json.loads(line)["step"] for line in lines] == [2, 3]
+    same = all(torch.equal(a, b) for a, b in zip(model.generator.state_dict().values(),
+                                                 model_plain.generator.state_dict().values()))
+    assert same  # the evaluations draw from their own random streams
+    with pytest.raises(ConfigError, match="takes attributes, swap"):
+        AttributeEvaluation(metrics=["fid"])
+    with pytest.raises(Exception, match="scores text-to-image models"):
+        train(make_cfg("callbacks=attributes", "trainer.max_steps=1", f"paths.output_dir={tmp_path}/dcgan"))
