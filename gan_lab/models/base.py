@@ -155,12 +155,15 @@ class GANModule(L.LightningModule):
         return generator_steps(self.global_step, self.n_critic)
 
     def sample_z(self, n: int, truncation: float | None = None, generator: torch.Generator | None = None) -> Tensor:
-        """z ~ N(0, I), or the truncated normal on [-truncation, truncation] (BigGAN's truncation trick)."""
+        """z ~ N(0, I), or the truncated normal on [-truncation, truncation] (BigGAN's truncation trick), on the
+        module's device. Drawn where ``generator`` lives: a seeded CPU generator gives the same z on any device."""
         generator = generator if generator is not None else self.noise
-        z = torch.empty(n, self.latent_dim, device=self.device)
+        z = torch.empty(n, self.latent_dim, device=generator.device if generator is not None else self.device)
         if truncation is None:
-            return z.normal_(generator=generator)
-        return nn.init.trunc_normal_(z, 0.0, 1.0, -truncation, truncation, generator=generator)
+            z.normal_(generator=generator)
+        else:
+            nn.init.trunc_normal_(z, 0.0, 1.0, -truncation, truncation, generator=generator)
+        return z.to(self.device)
 
     def reals(self, batch: tuple[Tensor, ...]) -> Reals:
         """The loader's batch as the losses see it: (images, labels); labels are the condition and the classes."""
