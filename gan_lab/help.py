@@ -6,8 +6,8 @@ from pathlib import Path
 
 CONF = next(p for p in (Path(__file__).resolve().parent / "conf", Path(__file__).resolve().parents[1] / "conf")
             if p.is_dir())  # the checkout's conf/, or the one inside an installed wheel
-GROUPS = ("model", "model/net", "data", "trainer", "logger", "callbacks", "stabilizer", "features", "experiment",
-          "hparams_search")
+GROUPS = ("model", "model/net", "data", "trainer", "logger", "callbacks", "stabilizer", "remedy", "features",
+          "experiment", "hparams_search", "debug")
 EXAMPLES = """\
 examples:
   python -m gan_lab                                   # DCGAN on 5,000 embedded MNIST digits, on the CPU
@@ -42,5 +42,6 @@ def help_text(conf: Path = CONF) -> str:
         for path in sorted(folder.glob("*.yaml")):
             lines.append(f"    {path.stem:<22} {describe(path)}")
     lines += ["", "other options: seed=0, verbose=true (framework tips and warnings), ckpt_path=<ckpt> (resume);",
-              "python -m gan_lab --cfg job shows every key; --hydra-help shows Hydra's own help."]
+              "python -m gan_lab --cfg job shows every key; --hydra-help shows Hydra's own help.",
+              "documentation: docs/ in the source tree (make docs builds the site; make docs-serve serves it)."]
     return "\n".join(lines)
