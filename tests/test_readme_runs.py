@@ -31,7 +31,7 @@ NOT_RUN = {  # besides NOT_COMPOSED and the make targets
     "python -m gan_lab --cfg job": "prints the config (Hydra's flag); composed in tests/test_readme.py",
 }
 TINY = {  # size overrides per command, applied only where the composed config has the key
-    "train": {"trainer.max_steps": 2, "data.batch_size": 2, "data.n_train": 64, "data.n_test": 32,
+    "train": {"trainer.max_steps": 2, "data.batch_size": 4, "data.n_train": 64, "data.n_test": 32,
               "callbacks.evaluation.n_samples": 16, "callbacks.samples.n_samples": 16, "trainer.log_every_n_steps": 1},
     "classifier": {"epochs": 1, "max_steps": 3, "progress_bar": False, "accelerator": "cpu"},
     "text_encoder": {"epochs": 1, "batch_size": 16, "data.n_train": 64, "data.n_test": 32, "n_candidates": 10,
@@ -143,8 +143,9 @@ def test_readme_command_runs(command, workdir):
         protocol = json.loads((workdir / run_dir / "eval" / "eval_classifier.json").read_text())["protocol"]
         assert (workdir / protocol["feature_weights"].split(" (trained on")[0]).is_file()
     if config == "train" and "debug=fdr" not in command:  # fast_dev_run writes no files by design
-        assert (workdir / output_dir / "checkpoints" / "last.ckpt").is_file()
-        assert (workdir / output_dir / "metrics.json").is_file()
+        run_dir = RUN if "ckpt_path=" in command else output_dir  # a resumed run goes on in its own folder
+        assert (workdir / run_dir / "checkpoints" / "last.ckpt").is_file()
+        assert (workdir / run_dir / "metrics.json").is_file()
 
 
 @pytest.mark.parametrize("example", EXAMPLES)
