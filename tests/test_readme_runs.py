@@ -31,7 +31,7 @@ NOT_RUN = {  # besides NOT_COMPOSED and the make targets
     "python -m gan_lab --cfg job": "prints the config (Hydra's flag); composed in tests/test_readme.py",
 }
 TINY = {  # size overrides per command, applied only where the composed config has the key
-    "train": {"trainer.max_steps": 2, "data.batch_size": 4, "data.n_train": 64, "data.n_test": 32,
+    "train": {"trainer.max_steps": 2, "data.batch_size": 2, "data.n_train": 64, "data.n_test": 32,
               "callbacks.evaluation.n_samples": 16, "callbacks.samples.n_samples": 16, "trainer.log_every_n_steps": 1},
     "classifier": {"epochs": 1, "max_steps": 3, "progress_bar": False, "accelerator": "cpu"},
     "text_encoder": {"epochs": 1, "batch_size": 16, "data.n_train": 64, "data.n_test": 32, "n_candidates": 10,
@@ -53,6 +53,7 @@ FUNCTIONS = {
 }
 RUN, CGAN, STAGE1 = "outputs/run", "outputs/cgan", "outputs/stackgan"  # the artefacts' folders in the working folder
 CONDITIONAL = ("classes=", "metrics=[accuracy]")  # commands that need the conditional run
+PACKED = ("experiment=stacked_mnist_best", "+remedy=pack")  # D judges packs of 4: batches of 4 (CUB's tiny set: 2)
 # the ```python examples that use gan_lab, each distinct one once
 EXAMPLES = list(dict.fromkeys(block.split("```", 1)[0] for path in SOURCES
                               for block in path.read_text().split("```python\n")[1:] if "from gan_lab import" in block))
@@ -68,8 +69,9 @@ def parse(command: str) -> tuple[str, list[str]]:
         "outputs/outputs": "outputs", "/path/to/images": "images"})
 
 
-def run(config: str, overrides: list[str], output_dir: str | None = None):
-    """Compose ``config`` with ``overrides`` (+ TINY where the keys exist) and call the command's function."""
+def run(config: str, overrides: list[str], output_dir: str | None = None, tiny: dict | None = None):
+    """Compose ``config`` with ``overrides`` (+ TINY, updated by ``tiny``, where the keys exist) and call the
+    command's function."""
     import importlib
 
     base = [*QUIET, f"paths.output_dir={output_dir}"] if config == "train" else []
@@ -77,7 +79,7 @@ def run(config: str, overrides: list[str], output_dir: str | None = None):
         cfg = compose(config, overrides=[*overrides, *base], return_hydra_config=True)
     HydraConfig.instance().set_config(cfg)
     with open_dict(cfg):
-        for key, value in TINY[config].items():
+        for key, value in {**TINY[config], **(tiny or {})}.items():
             parent, _, leaf = key.rpartition(".")
             node = OmegaConf.select(cfg, parent) if parent else cfg
             if node is not None and leaf in node:
@@ -136,14 +138,14 @@ def test_readme_command_runs(command, workdir):
         with pytest.raises(GanLabError, match="GPU"):
             run(config, overrides, output_dir)
         return
-    result = run(config, overrides, output_dir)
+    result = run(config, overrides, output_dir, {"data.batch_size": 4} if any(p in command for p in PACKED) else None)
     assert result is not None
     if config == "evaluate" and "features=classifier" in command:  # the protocol names the classifier file used
         run_dir = CGAN if any(c in command for c in CONDITIONAL) else RUN
         protocol = json.loads((workdir / run_dir / "eval" / "eval_classifier.json").read_text())["protocol"]
         assert (workdir / protocol["feature_weights"].split(" (trained on")[0]).is_file()
     if config == "train" and "debug=fdr" not in command:  # fast_dev_run writes no files by design
-        run_dir = RUN if "ckpt_path=" in command else output_dir  # a resumed run goes on in its own folder
+        run_dir = RUN if "ckpt_path=" in command else output_dir  # resumed past its 2 steps: RUN's files stand
         assert (workdir / run_dir / "checkpoints" / "last.ckpt").is_file()
         assert (workdir / run_dir / "metrics.json").is_file()
 
