@@ -35,6 +35,12 @@ def test_every_picture_the_readme_and_docs_show_exists():
             assert target.is_file(), f"{path.relative_to(ROOT)} shows {target.relative_to(ROOT)}, which is missing"
 
 
+def test_every_readme_link_names_a_file_of_the_repository():  # the docs' own links: mkdocs --strict below
+    for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", README.read_text()):
+        if not target.startswith(("http://", "https://")):
+            assert (ROOT / target).is_file(), f"README.md links to {target}, which is missing"
+
+
 def test_help_lists_every_config_group_and_points_to_the_docs():
     from gan_lab.help import help_text
 
