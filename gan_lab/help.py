@@ -49,5 +49,5 @@ def help_text(conf: Path = CONF) -> str:
             lines.append(f"    {path.stem:<22} {describe(path)}")
     lines += ["", "other options: seed=0, verbose=true (framework tips and warnings), ckpt_path=<ckpt> (resume);",
               "python -m gan_lab --cfg job shows every key; --hydra-help shows Hydra's own help.",
-              "Documentation (models, data, metrics, extending gan_lab): docs/ in the repository."]
+              "documentation: docs/ in the source tree (make docs builds the site; make docs-serve serves it)."]
     return "\n".join(lines)

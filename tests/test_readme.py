@@ -1,10 +1,10 @@
-"""Every command the README shows composes as written, so the README cannot rot.
+"""Every command the README and the documentation show composes as written, so neither can rot.
 
-Convention: a README command is a line inside a ``` code block that starts with ``python -m gan_lab``,
-``.venv/bin/python -m gan_lab`` or ``make `` (a trailing ``# comment`` is ignored). Each must be listed in
-COVERED (exact text) with how it is checked: the config it composes plus placeholders to fill (``ckpt=…``,
-``<run>``, ``model=…`` = a conditional model), or the reason it is not composed here (make targets, GPU/cluster-only launchers). A new README
-command that is not listed fails ``test_every_readme_command_is_covered``.
+Convention: a command is a line inside a ``` code block, or an inline `code` span, that starts with
+``python -m gan_lab``, ``.venv/bin/python -m gan_lab`` or ``make `` (a trailing ``# comment`` is ignored), in
+README.md or any page under docs/. Each distinct command is composed here with its placeholders filled
+(``ckpt=…``, ``<run>``, ``model=…`` = a conditional model), or listed in NOT_COMPOSED with the reason (make
+targets, GPU/cluster-only launchers); ``tests/test_readme_runs.py`` then runs each one.
 """
 
 from __future__ import annotations
@@ -34,16 +34,33 @@ NOT_COMPOSED = {
 }
 
 
-def readme_commands() -> list[str]:
-    commands, in_block = [], False
-    for line in README.read_text().splitlines():
-        if line.startswith("```"):
+DOCS = sorted((ROOT / "docs").rglob("*.md"))
+SOURCES = [README, *DOCS]  # where commands are read from
+INLINE = re.compile(r"`((?:\.venv/bin/)?python -m gan_lab[^`]*|make [^`]*)`")
+
+
+def commands_in(text: str) -> list[tuple[str, str]]:
+    """(command, the line it is on) for every command of a Markdown text: code-block lines and inline spans."""
+    found, in_block = [], False
+    for line in text.splitlines():
+        if line.lstrip().startswith("```"):
             in_block = not in_block
             continue
-        text = line.split("  #")[0].split(" # ")[0].strip()
-        if in_block and text.startswith(PREFIXES):
-            commands.append(text)
-    return commands
+        if in_block:
+            command = line.split("  #")[0].split(" # ")[0].strip()
+            if command.startswith(PREFIXES):
+                found.append((command, line))
+        else:
+            found += [(span.strip(), line) for span in INLINE.findall(line)]
+    return found
+
+
+def readme_commands() -> list[str]:
+    """Every distinct command of the README and the docs, in order of first appearance."""
+    commands: dict[str, None] = {}
+    for path in SOURCES:
+        commands.update((command, None) for command, _ in commands_in(path.read_text()))
+    return list(commands)
 
 
 def command_overrides(command: str, fill: dict[str, str]) -> tuple[str, list[str]]:
@@ -78,7 +95,8 @@ COMMANDS = readme_commands()
 
 
 def test_readme_has_commands():
-    assert len(COMMANDS) >= 30, COMMANDS
+    assert len(COMMANDS) >= 60, COMMANDS
+    assert len(commands_in(README.read_text())) >= 20  # the README shows the main commands itself
     assert any(c.startswith("python -m gan_lab.evaluate") for c in COMMANDS)
 
 
@@ -115,12 +133,12 @@ def test_classifier_on_default_data_serves_features_classifier(tmp_path):
 
 
 def test_readme_points_at_no_test_data_folder():
-    for path in [README, *(ROOT / "conf").rglob("*.yaml"), *(ROOT / "gan_lab").rglob("*.py")]:
+    for path in [*SOURCES, *(ROOT / "conf").rglob("*.yaml"), *(ROOT / "gan_lab").rglob("*.py")]:
         assert "../shared" not in path.read_text(), path
 
 
 def test_gpu_only_readme_commands_are_marked():
-    for command in COMMANDS:
-        line = next(l for l in README.read_text().splitlines() if l.strip().startswith(command))
-        if re.search(r"trainer=(gpu|ddp)|launcher=slurm", command):
-            assert "GPU" in line or "cluster" in line, f"mark the GPU-only README command: {line}"
+    for path in SOURCES:
+        for command, line in commands_in(path.read_text()):
+            if re.search(r"trainer=(gpu|ddp)|launcher=slurm", command):
+                assert "GPU" in line or "cluster" in line, f"mark the GPU-only command in {path.name}: {line}"

@@ -1,51 +1,18 @@
 """Conditional GANs on the shared training rule: G and D see the class of every image.
 
 Fake images are drawn for the labels of the real batch they are compared with (so classes appear as often as
-in the data). ``d_conditioning=acgan`` adds the auxiliary-classifier terms of ACGAN (Odena et al. 2017): D's
-class head learns to classify images, and G is trained to make its images classifiable as the asked class.
+in the data). G takes the label as a scaled one-hot joined to z (``g_conditioning=concat``) or through
+conditional batch norm (``cbn``, optionally with the label at the input too); D as extra input channels
+(``d_conditioning=concat``), a projection head (``projection``) or ACGAN's auxiliary class head (``acgan``,
+Odena et al. 2017: D's head learns to classify images, and G is trained to make its images classifiable as the
+asked class). D's that see the label are matching-aware: real images with a wrong label count as fake, with
+weight ``mismatch_weight``.
 
-What ``aux_fake`` decides, and why the default is ``real`` (measured on mnist_5k, README "Conditioning"):
-- ``fake`` (the original ACGAN): D's class head is trained on real *and* fake images. G and D can then agree on a
-  code that only they see: G stamps an invisible pattern per class on its images, the head learns to read it,
-  ``g_aux_loss`` falls towards 0 while an independent classifier sees the asked class in ~10–16 % of the images
-  (chance) — every row of a class grid looks the same.
-- ``real`` (default): the head learns from real images only, so it is a classifier of the data; G can lower its
-  aux loss only by drawing digits of the asked class.
-- ``tac`` (TAC-GAN, Gong et al. 2019): the head on real images, a twin head on fake images; G minimises the
-  head's loss and maximises the twin's, which removes ACGAN's bias towards easy-to-classify samples.
-The adversarial output and the class logits come from one pass of D over each image batch.
-
-What lifted every pair (mnist_5k, 2,000 steps, seed 0, right-class share / classifier-FID by gan_lab's MNIST
-classifier, 5,000 images; README "Conditioning"):
-- ACGAN's class head reads the whole feature map (``aux_head=flat``, as ACGAN's fully connected head). The DCGAN
-  critic ends in C×7×7 features at 28 px; the head on their 7×7 sum knew which strokes an image has but not where,
-  a weak classifier whose blind spots G's images filled: concat/acgan 91.1 % / 40.6 → 92.8 % / 28.7, cbn/acgan
-  94.1 % / 21.9 → 96.0 % / 20.0.
-- The one-hot label joined to z is multiplied by ``label_scale=3``. Beside z ~ N(0, I_100) (norm ≈ 10) a one-hot of
-  norm 1 is ~1 % of the input layer's input energy, and under Adam the scale also multiplies how fast the label's
-  weights move; at 3 it is ~8 %. Seed 0, scale 1 → 3 (the flat head in both): concat/concat 97.0 % / 22.6 →
-  98.7 % / 13.0, concat/acgan 92.8 % / 28.7 → 96.3 % / 18.7, cbn/acgan 96.0 % / 20.0 → 97.4 % / 17.3. At 10 (the
-  label half of the input) the critics that judge the label at every pixel gained (concat/concat 98.7 % / 14.4)
-  but the projection pairs broke down (concat/projection 55.1 % / 253, cbn/projection 90.6 % / 132).
-
-Tried for ACGAN before those two changes, all worse than the defaults of then (pooled head, scale 1; same
-protocol): cbn/acgan with the defaults 94.1 % / 21.9; with
-DiffAugment translation on D's inputs 94.0 % / 50.8; aux_weight 0.3 64.2 % / 51.1; aux_weight 3 89.9 % / 48.1;
-``aux_fake=tac`` 69.9 % / 75.0; no batch norm in D 92.0 % / 32.9; an EMA of G at 0.995 91.9 % / 32.0.
-concat/acgan: translation 89.6 % / 74.4, aux_weight 3 91.5 % / 56.3, an EMA of G at 0.999 (sampling from the
-average) 20.5 % / 646 (defaults: 91.1 % / 40.6). ACGAN pulls G towards the images D's class head is surest of;
-each of these moved the balance between that pull and the adversarial term, and each lost diversity (FID).
-
-Why cBN generators get the label at the input too (``cbn_input=True``, the default; measured on mnist_5k, 1,000
-steps, seed 0, right-class share by gan_lab's MNIST classifier, README "Conditioning"): with cBN alone a class can
-only rescale and shift whole channels, so G must first grow class-specific channels before the label can steer
-it. Against a concat critic (which sees the label beside every pixel) that happens in time (98 % at 2,000 steps);
-against a projection or ACGAN critic, whose class signal arrives only through pooled features, it does not:
-cbn/projection 34 % (hinge + spectral norm 38 %, cbn_scale 50 41 %, mismatch weight 0.8 38 %, n_critic 2 37 %,
-no batch norm in D 32 %, TTUR 20 %, no mismatch term 22 %), cbn/acgan 22 % (TAC 16 %, cbn_scale 50 37 %). With
-the one-hot label also joined to z: cbn/projection 81 %, cbn/acgan 51 %; diagnostics showed D's projection
-already classifying 60–70 % of real images while G's images changed with the label but not into its class.
-BigGAN's generator takes the same fix (``embed_input``, BigGAN-deep's input layer).
+``aux_fake`` chooses what ACGAN's class head learns from: ``real`` (default) real images only, so it is a
+classifier of the data; ``fake`` real and fake images (the original ACGAN); ``tac`` the head on real images and a
+twin head on fake ones (TAC-GAN, Gong et al. 2019), G minimising the head's loss and maximising the twin's. The
+adversarial output and the class logits come from one pass of D over each image batch. Why the defaults are what
+they are, with the measurements: benchmarks/results/conditioning.md.
 """
 
 from __future__ import annotations
