@@ -3,7 +3,10 @@ and after a change to conditional batch norm; runs interleaved, median ms per fo
 
     python benchmarks/cbn_overhead.py <checkout A> <checkout B> [repeats]
 """
-import statistics, subprocess, sys, time
+import statistics
+import subprocess
+import sys
+
 code = r'''
 import sys, time, torch
 sys.path.insert(0, sys.argv[1])

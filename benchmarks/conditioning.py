@@ -28,10 +28,10 @@ PAIRS = ["concat/concat", "concat/projection", "concat/acgan", "cbn/concat", "cb
 
 def judge(path: str | None, data: str, work: Path) -> ClassifierFeatures:
     if path is None:
+        from common import ROOT
         from hydra import compose, initialize_config_dir
 
         from gan_lab.classifier import train_classifier
-        from common import ROOT
 
         path = str(work / "classifier.ckpt")
         with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):

@@ -12,7 +12,7 @@ is the evaluation at the last generator step. ``--workers N`` trains N runs at o
 one thread each (``GAN_LAB_RUNS_TOGETHER=N``: gan_lab's thread policy gives each run cores / N threads); use one
 worker per core. The study drops what it would throw away (checkpoints, scatter plots) and logs every 100 steps;
 the training itself is the recipe's. A seed "meets the target" with all modes and high quality ≥ 97 %
-(ring) / 95 % (grid) or KL ≤ 0.05 (Stacked MNIST), the issue's bar (published best: PacGAN).
+(ring) / 95 % (grid) or KL ≤ 0.05 (Stacked MNIST): the bar set by the best published rows (PacGAN).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from benchmarks.common import RESULTS, config, markdown  # noqa: E402
 from gan_lab.threads import RUNS_TOGETHER, usable_cores  # noqa: E402
 
 # Published figures: modes covered, high-quality share (%) (2-D, 2,500 samples, 3σ rule) or KL to uniform (Stacked
-# MNIST, 26,000 samples), as quoted in gan_lab issue 14 (DCGAN's Stacked-MNIST row: VEEGAN's Table 2).
+# MNIST, 26,000 samples), from the PacGAN and VEEGAN papers (DCGAN's Stacked-MNIST row: VEEGAN's Table 2).
 PUBLISHED = {
     "ring": [("VEEGAN (Srivastava et al., NeurIPS 2017)", "8", "52.9"),
              ("PacGAN (Lin et al., NeurIPS 2018), best rows", "7.9", "95.6–97.7")],
@@ -131,7 +131,7 @@ def main() -> None:
     text = (markdown("Mode collapse: gan_lab recipes beside the published rows",
                      ["data", "method", "modes covered", "high quality % / KL", "seeds meeting the target"],
                      summary, f"Overrides: {' '.join(args.overrides) or 'none'}. Published rows: 10 seeds each, "
-                     "the same 2,500-sample 3σ rule or 26,000-sample KL (PacGAN, VEEGAN; as quoted in issue 14).")
+                     "the same 2,500-sample 3σ rule or 26,000-sample KL (from the PacGAN and VEEGAN papers).")
             + "\n" + markdown("Per seed", ["data", "recipe", "seed", "G steps", "modes",
                                            "high quality % / KL", "target met", "seconds"], per_seed))
     print(text)

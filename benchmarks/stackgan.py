@@ -66,10 +66,10 @@ def data_overrides(args) -> list[str]:
 
 def prepare_judge(args, split: str) -> None:
     """Train the split's attribute classifier once, before the runs that share it (cached under --out/cache)."""
+    from common import config  # benchmarks/common.py (the script's folder is on the path)
     from hydra.utils import instantiate
 
     from gan_lab.metrics.attributes import attribute_classifier
-    from common import config  # benchmarks/common.py (the script's folder is on the path)
 
     cfg = config("data=shapes", f"data.test_split={split}", f"seed={args.seed}", *data_overrides(args))
     attribute_classifier(instantiate(cfg.data), args.out / "cache" / "features")

@@ -8,10 +8,10 @@ its class or a tensor's shape to find out.
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
-class Condition(str, Enum):
+class Condition(StrEnum):
     """What a generator is conditioned on besides z."""
 
     NONE = "none"    # G(z)
@@ -19,7 +19,7 @@ class Condition(str, Enum):
     TEXT = "text"    # G(z, caption embedding)
 
 
-class Yields(str, Enum):
+class Yields(StrEnum):
     """What a data module's batches hold."""
 
     IMAGES = "images"        # (images (B, C, H, W) in [-1, 1], class ids)

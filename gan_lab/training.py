@@ -82,7 +82,7 @@ def check_config(cfg: DictConfig) -> None:
             raise ConfigError(f"model.{name}.lr must be a positive number, got {lr!r}")
     if "num_classes" in cfg.model:
         try:
-            cfg.model.num_classes
+            _ = cfg.model.num_classes  # resolving it raises when the data has no classes
         except InterpolationKeyError:
             raise ConfigError(f"model {cfg.model._target_.rsplit('.', 1)[-1]} is conditional and needs labelled data, "
                               f"but this data set has no classes (data.num_classes): use an unconditional model or "

@@ -11,7 +11,7 @@ from torch import nn
 
 from gan_lab import losses
 from gan_lab.errors import ConfigError
-from gan_lab.nets.biggan import BigGANDiscriminator, BigGANGenerator, GBlock
+from gan_lab.nets.biggan import BigGANDiscriminator, BigGANGenerator
 from gan_lab.nets.conditional import ConditionalGenerator
 from gan_lab.training import build
 

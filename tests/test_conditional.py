@@ -11,8 +11,16 @@ from PIL import Image
 
 from gan_lab.errors import ConfigError
 from gan_lab.models import Draw, Reals
-from gan_lab.nets import (ConditionalDiscriminator, ConditionalGenerator, DCGANDiscriminator, DCGANGenerator,
-                          MLPDiscriminator, MLPGenerator, ResNetDiscriminator, ResNetGenerator)
+from gan_lab.nets import (
+    ConditionalDiscriminator,
+    ConditionalGenerator,
+    DCGANDiscriminator,
+    DCGANGenerator,
+    MLPDiscriminator,
+    MLPGenerator,
+    ResNetDiscriminator,
+    ResNetGenerator,
+)
 from gan_lab.nets.conditional import ConditionalBatchNorm
 from gan_lab.training import build, train
 

@@ -8,8 +8,7 @@ from functools import partial
 import pytest
 import torch
 
-from gan_lab.data import GaussianMixtureDataModule, ImageDataModule, InMemoryImages
-from gan_lab.data import sources
+from gan_lab.data import GaussianMixtureDataModule, ImageDataModule, InMemoryImages, sources
 from gan_lab.data.toy import grid_centers, ring_centers
 from gan_lab.errors import ConfigError, DatasetNotFoundError
 
@@ -30,7 +29,7 @@ def test_embedded_mnist_5k_is_real_split_and_scaled_to_tanh_range():
     images, labels = first_batch(dm)
     assert images.shape == (32, 1, 28, 28) and images.dtype == torch.float32
     assert images.min() == -1 and images.max() == 1  # digits have black background and white strokes
-    assert labels.dtype == torch.int64 and 0 <= labels.min() and labels.max() <= 9
+    assert labels.dtype == torch.int64 and labels.min() >= 0 and labels.max() <= 9
 
 
 def test_full_mnist_from_the_raw_files_in_memory_equals_streaming(mnist_root):
@@ -49,7 +48,7 @@ def test_resize_and_channel_conversion_of_real_jpegs(cifar_folder):
     assert images.shape == (8, 3, 32, 32) and set(labels.tolist()) <= {0, 1, 2}
     grey = ImageDataModule(src, root=str(cifar_folder), image_size=16, channels=1, batch_size=8)
     small, _ = first_batch(grey)
-    assert small.shape == (8, 1, 16, 16) and -1 <= small.min() and small.max() <= 1
+    assert small.shape == (8, 1, 16, 16) and small.min() >= -1 and small.max() <= 1
     # grey 28x28 MNIST-like digits become 3-channel 32x32 with equal channels
     up = ImageDataModule(partial(sources.digits), image_size=32, channels=3, batch_size=8)
     x, _ = first_batch(up)

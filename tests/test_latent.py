@@ -11,8 +11,7 @@ from hydra import compose, initialize_config_dir
 from PIL import Image
 
 from gan_lab.errors import ConfigError
-from gan_lab.latent import latent_path, lerp, slerp
-from gan_lab.latent import tools
+from gan_lab.latent import latent_path, lerp, slerp, tools
 from gan_lab.progress import progress
 from gan_lab.training import train
 from tests.conftest import ROOT
@@ -141,9 +140,8 @@ def test_discriminator_features_have_the_documented_shape_and_a_probe(trained):
 
 
 def test_interpolate_between_classes_of_a_conditional_model(tmp_path):
-    from tests.conftest import compose_config
-
     from gan_lab.checkpoints import load_model
+    from tests.conftest import compose_config
 
     cfg = compose_config(tmp_path, "model=cgan", "trainer.max_steps=2")  # concat: classes differ from the start
     train(cfg)

@@ -9,9 +9,9 @@ import pytest
 import torch
 from torch import nn
 
-from gan_lab.models.stabilizers import EMA
 from gan_lab import losses
 from gan_lab.models import GANModule
+from gan_lab.models.stabilizers import EMA
 from gan_lab.nets import DCGANDiscriminator, MLPDiscriminator, MLPGenerator
 
 REAL = torch.tensor([0.0, 2.0])
@@ -79,7 +79,7 @@ def test_interpolates_use_one_alpha_per_sample():
     per_sample = alpha.flatten(1)
     torch.testing.assert_close(per_sample, per_sample[:, :1].expand_as(per_sample), atol=1e-4, rtol=1e-4)
     assert per_sample[:, 0].std() > 0.1 and x_hat.requires_grad
-    assert 0 <= per_sample.min() and per_sample.max() <= 1
+    assert per_sample.min() >= 0 and per_sample.max() <= 1
 
 
 def test_r1_is_the_squared_input_gradient_norm_on_real_data():

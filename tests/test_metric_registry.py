@@ -8,7 +8,15 @@ import torch
 from hydra.utils import instantiate
 
 from gan_lab.kinds import Condition, Yields
-from gan_lab.metrics import REGISTRY, Evaluation, FeatureNetworkError, Metric, evaluate_generator, fake_batches, register
+from gan_lab.metrics import (
+    REGISTRY,
+    Evaluation,
+    FeatureNetworkError,
+    Metric,
+    evaluate_generator,
+    fake_batches,
+    register,
+)
 from gan_lab.metrics.registry import needs
 
 

@@ -12,8 +12,15 @@ import scipy.linalg
 import torch
 
 from gan_lab.evaluate import evaluate
-from gan_lab.metrics import (ClassifierFeatures, FeatureCache, FeatureNetworkError, InceptionFeatures, image_metrics,
-                             mode_coverage, mode_histogram_stats)
+from gan_lab.metrics import (
+    ClassifierFeatures,
+    FeatureCache,
+    FeatureNetworkError,
+    InceptionFeatures,
+    image_metrics,
+    mode_coverage,
+    mode_histogram_stats,
+)
 from gan_lab.training import train
 
 
@@ -124,6 +131,7 @@ def test_evaluate_command_writes_a_table_with_its_protocol(make_cfg, digits_clas
     cfg = make_cfg("trainer.max_steps=2")
     train(cfg)
     from hydra import compose, initialize_config_dir
+
     from tests.conftest import ROOT
 
     ckpt = f"{cfg.paths.output_dir}/checkpoints/last.ckpt"

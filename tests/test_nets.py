@@ -6,8 +6,15 @@ import pytest
 import torch
 
 from gan_lab.errors import ConfigError
-from gan_lab.nets import (DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGenerator, ResNetDiscriminator,
-                          ResNetGenerator, SelfAttention)
+from gan_lab.nets import (
+    DCGANDiscriminator,
+    DCGANGenerator,
+    MLPDiscriminator,
+    MLPGenerator,
+    ResNetDiscriminator,
+    ResNetGenerator,
+    SelfAttention,
+)
 
 
 @pytest.mark.parametrize(("size", "channels"), [(8, 1), (28, 1), (32, 3), (64, 3)])

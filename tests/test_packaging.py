@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 import tomllib
-from pathlib import Path
 
 from tests.conftest import ROOT
 

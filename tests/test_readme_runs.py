@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from pathlib import Path
 
 import pytest
 from hydra import compose, initialize_config_dir

@@ -15,11 +15,16 @@ from gan_lab.errors import ConfigError
 from gan_lab.models import GANModule, Reals
 from gan_lab.models.remedies import Unrolled
 from gan_lab.models.unrolled import unrolled_critic
-from gan_lab.nets import (DiscriminatorInput, MinibatchDiscrimination, MinibatchStdDev, MLPDiscriminator,
-                          MLPGenerator, pack)
+from gan_lab.nets import (
+    DiscriminatorInput,
+    MinibatchDiscrimination,
+    MinibatchStdDev,
+    MLPDiscriminator,
+    MLPGenerator,
+    pack,
+)
 from gan_lab.training import build, train
 from tests.ddp_helpers import fit_on_two_ranks
-
 
 # --- packing ---------------------------------------------------------------------------------------------------
 

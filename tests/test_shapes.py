@@ -12,8 +12,8 @@ from hydra.utils import instantiate
 from gan_lab.data.captioned import caption_choice, mismatched_indices
 from gan_lab.data.captions import ATTRIBUTES, COLOURS, make_captions, parse_caption, parse_captions, swap_attribute
 from gan_lab.data.shapes import SOLID_TONE, ShapesDataModule, render, sample_attributes
-from gan_lab.images import downsample
 from gan_lab.errors import ConfigError
+from gan_lab.images import downsample
 
 
 @pytest.fixture(scope="module")
@@ -132,7 +132,7 @@ def test_training_batches_are_images_classes_embeddings(make_cfg):
     loader = dm.train_dataloader()
     images, classes, embeddings = dm.on_after_batch_transfer(next(iter(loader)), 0)
     assert images.shape == (16, 3, 32, 32) and images.dtype == torch.float32
-    assert -1 <= images.min() and images.max() <= 1 and classes.shape == (16,) and classes.dtype == torch.long
+    assert images.min() >= -1 and images.max() <= 1 and classes.shape == (16,) and classes.dtype == torch.long
     assert embeddings.shape == (16, dm.embedding_dim) and embeddings.dtype == torch.float32
     split = dm.split(train=True)
     row = int((split.images == next(iter(loader))[0][0]).flatten(1).all(1).nonzero()[0])

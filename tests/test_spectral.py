@@ -8,8 +8,13 @@ import pytest
 import torch
 from torch import nn
 
-from gan_lab.callbacks.spectral import (PowerIteration, SingularValueClamp, SingularValueMonitor,
-                                        clamp_top_singular_value, raw_weights)
+from gan_lab.callbacks.spectral import (
+    PowerIteration,
+    SingularValueClamp,
+    SingularValueMonitor,
+    clamp_top_singular_value,
+    raw_weights,
+)
 from gan_lab.errors import ConfigError
 from gan_lab.training import build
 

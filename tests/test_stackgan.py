@@ -13,7 +13,7 @@ from gan_lab.data.captioned import mismatched_indices
 from gan_lab.errors import ConfigError
 from gan_lab.models import Reals
 from gan_lab.models.stackgan import matching_aware_d_loss
-from gan_lab.nets.stackgan import ConditioningAugmentation, StageIIGenerator, StageIGenerator
+from gan_lab.nets.stackgan import ConditioningAugmentation, StageIGenerator, StageIIGenerator
 from gan_lab.training import build, train
 
 TINY = ["data=shapes", "data.n_train=64", "data.n_test=32", "data.batch_size=8", "data.image_size=32",

@@ -11,9 +11,9 @@ import lightning as L
 import pytest
 import torch
 
-from gan_lab.models import Draw, Reals
 from gan_lab.data.captioned import mismatched_indices
 from gan_lab.errors import ConfigError
+from gan_lab.models import Draw, Reals
 from gan_lab.models.stackgan import class_aux_loss, matching_aware_d_loss
 from gan_lab.nets.stackgan import StageDiscriminator
 from gan_lab.training import build, train

@@ -90,7 +90,7 @@ def test_generate_text_needs_a_text_model_and_a_text_model_needs_text(stage1, ma
     from gan_lab.generate import generate
 
     with pytest.raises(ConfigError, match="draws from text: pass text="):
-        generate(_cfg("generate", f"ckpt={stage1}", "classes=[1]", f"text='a red circle'", f"out_dir={tmp_path}"))
+        generate(_cfg("generate", f"ckpt={stage1}", "classes=[1]", "text='a red circle'", f"out_dir={tmp_path}"))
     with pytest.raises(ConfigError, match="generates from text: pass caption embeddings"):
         generate(_cfg("generate", f"ckpt={stage1}", f"out_dir={tmp_path}"))
     cfg = make_cfg("trainer.max_steps=1")

@@ -14,10 +14,25 @@ from hydra import compose, initialize_config_dir
 from gan_lab.data.shapes import ShapesDataModule
 from gan_lab.errors import CheckpointError, ConfigError
 from gan_lab.images import to_tanh_range
-from gan_lab.metrics.attributes import (attribute_agreement, attribute_classifier, caption_agreement, chance_levels,
-                                      crop_objects, locate, r_precision)
-from gan_lab.text import (GRUTextEncoder, HashedBagOfWords, Vocabulary, contrastive_loss, hashed_encoder,
-                          load_sentence_encoder, save_sentence_encoder, tokenize)
+from gan_lab.metrics.attributes import (
+    attribute_agreement,
+    attribute_classifier,
+    caption_agreement,
+    chance_levels,
+    crop_objects,
+    locate,
+    r_precision,
+)
+from gan_lab.text import (
+    GRUTextEncoder,
+    HashedBagOfWords,
+    Vocabulary,
+    contrastive_loss,
+    hashed_encoder,
+    load_sentence_encoder,
+    save_sentence_encoder,
+    tokenize,
+)
 from gan_lab.text.sentence import build_networks
 from tests.conftest import ROOT
 

@@ -13,9 +13,9 @@ from torch import nn
 
 from gan_lab import losses
 from gan_lab.errors import ConfigError
-from gan_lab.sampling import dot_refine, drs_acceptance, drs_gamma, lipschitz_estimate, rejection_sample
 from gan_lab.models import Critique
 from gan_lab.models.remedies import TopK
+from gan_lab.sampling import dot_refine, drs_acceptance, drs_gamma, lipschitz_estimate, rejection_sample
 from gan_lab.topk import top_k_fake_logits, topk_fraction
 
 

@@ -28,8 +28,8 @@ import torch
 from torch import Tensor
 
 from gan_lab.images import to_tanh_range
-from gan_lab.metrics.conditioning import spread
 from gan_lab.metrics.attributes import attribute_agreement, attribute_classifier, chance_levels, r_precision
+from gan_lab.metrics.conditioning import spread
 from gan_lab.metrics.features import FeatureNetworkError
 
 TEXT_METRICS = ("attributes", "r_precision", "swap", "diversity")

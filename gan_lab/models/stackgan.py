@@ -14,7 +14,6 @@ Stage-II holds a trained Stage-I as a frozen submodule (loaded through :func:`ga
 from __future__ import annotations
 
 import warnings
-
 from collections.abc import Callable
 
 import torch

@@ -26,11 +26,11 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gan_lab.data.captioned import mismatched_indices
-from gan_lab.images import downsample
 from gan_lab.errors import ConfigError
+from gan_lab.images import downsample
 from gan_lab.models.parts import Critique, Draw, Reals
-from gan_lab.models.stackgan import StackGAN
 from gan_lab.models.stabilizers import GradientPenalty
+from gan_lab.models.stackgan import StackGAN
 
 
 def colour_statistics(images: Tensor) -> tuple[Tensor, Tensor]:
