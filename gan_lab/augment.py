@@ -1,7 +1,7 @@
 """Differentiable augmentation (DiffAugment, Zhao et al. 2020): colour, translation and cutout.
 
 A pure function of a batch: applied to real *and* fake images before the discriminator, in every D and G step
-(``model.augment=color,translation,cutout``; the model's input wrapper :class:`gan_lab.nets.DiscriminatorInput`
+(``+remedy=diffaugment``, ``model.remedies.diffaugment.policy=color,translation,cutout``; the model's input wrapper :class:`gan_lab.nets.DiscriminatorInput`
 calls it), so G learns through the augmentation and D never sees an un-augmented image. Every operation is
 differentiable in the images. ``group=m`` draws one random transform per ``m`` consecutive images (a PacGAN pack
 is augmented as one). The parameterised operations (``translate``, ``cutout``) are exact and testable by hand;

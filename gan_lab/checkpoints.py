@@ -18,6 +18,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import pickle
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -85,7 +86,10 @@ def load_weights(path: str | Path, what: str = "checkpoint") -> dict[str, Any]:
     except pickle.UnpicklingError as err:
         with open(path, "rb") as f:
             raw_pickle = f.read(1) == pickle.PROTO  # a bare pickle, not torch's zip: may hold anything
-        if "Weights only load failed" in str(err) or raw_pickle:  # torch's weights-only unpickler said no
+        # torch's weights-only unpickler refused what a torch file (a zip) or a bare pickle asked for; other bytes
+        # that fail to unpickle are simply not a checkpoint
+        refused = "Weights only load failed" in str(err) and zipfile.is_zipfile(path)
+        if refused or raw_pickle:
             raise CheckpointError(
                 f"refused to open {path}: it is not a weights-only checkpoint ({_refusal(err)}; gan_lab loads "
                 "tensors, numbers and strings only, and nothing in it was run). Only open checkpoints from sources "

@@ -40,7 +40,7 @@ OmegaConf.register_new_resolver("run_name", run_name, replace=True)
 
 # ${basename:${paths.output_dir}}: the run folder's name, e.g. the run name in MLflow and W&B.
 OmegaConf.register_new_resolver("basename", lambda path: Path(str(path)).name, replace=True)
-# ${mul:a,b}: a·b, e.g. the packed discriminator's input channels ${mul:${data.channels},${model.pack}}.
+# ${mul:a,b}: a·b, e.g. the packed discriminator's input channels ${mul:${data.channels},${model.remedies.pack.m}}.
 OmegaConf.register_new_resolver("mul", lambda a, b: a * b, replace=True)
 # ${div:a,b}: a // b, e.g. BigGAN's self-attention at half the image size ${div:${data.image_size},2}.
 OmegaConf.register_new_resolver("div", lambda a, b: a // b, replace=True)

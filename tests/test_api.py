@@ -1,4 +1,4 @@
-"""The Python API (README "Python API"): train, load_model, sample and score as functions."""
+"""The Python API (README, docs/getting-started.md): train, load_model, sample and score as functions."""
 
 from __future__ import annotations
 

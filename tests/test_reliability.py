@@ -1,4 +1,4 @@
-"""The promises of README "Reliability": a checkpoint is data, never code; errors are one clear line."""
+"""The promises of docs/training.md "Resume and reliability": a checkpoint is data, never code; errors are one clear line."""
 
 from __future__ import annotations
 

@@ -54,7 +54,9 @@ class Reals:
     classes: Tensor
 
     def chunk(self, n: int) -> list[Reals]:
-        """``n`` consecutive equal slices (one per critic step)."""
+        """``n`` consecutive equal slices (one per critic step or micro-batch)."""
+        if n == 1:
+            return [self]
         parts = [x.chunk(n) for x in self.images] if isinstance(self.images, list) else None
         images = [list(p) for p in zip(*parts)] if parts is not None else self.images.chunk(n)
         return [Reals(x, c, k) for x, c, k in zip(images, self.condition.chunk(n), self.classes.chunk(n))]

@@ -25,7 +25,7 @@ class ConditionalBatchNorm(nn.Module):
     :meth:`per_class` replaces a network's batch norm (de Vries et al. 2017; SNGAN-projection): W starts at 0 (plain
     batch norm at first) and ``scale`` is the learning-rate multiplier of the class parameters under Adam (whose step
     does not depend on a parameter's scale): at scale 1 and lr 2e-4 a class's gain can move by at most ~0.1 in 500
-    steps, too little for the label to matter early, and cBN generators ignored it (README "Conditioning").
+    steps, too little for the label to matter early, and cBN generators ignored it (benchmarks/results/conditioning.md).
     """
 
     _version = 2  # 1: the per-class gains and biases were stored as embeddings, (num_classes, C): read transposed

@@ -5,7 +5,7 @@ along channels in that order (2-D toy points are 2-channel 1×1 images, so for t
 features). The wrapped net is built with m·C input channels (``+remedy=pack`` sets that) and gives one output per
 pack. Real and fake batches are packed separately (the model calls D on each), so packs never mix them.
 
-A model switches these on with ``model.pack=m`` and ``model.augment=<policy>`` (GANModule arguments): the model's
+A model switches these on with ``+remedy=pack`` and ``+remedy=diffaugment`` (:mod:`gan_lab.models.remedies`): the model's
 discriminator is then this wrapper, with the net as ``.net``.
 """
 
@@ -20,12 +20,12 @@ from gan_lab.errors import ConfigError
 def pack(x: Tensor, m: int) -> Tensor:
     """(N, C, ...) -> (N/m, m·C, ...): m consecutive samples concatenated along channels."""
     if len(x) % m:
-        raise ConfigError(f"model.pack={m} needs batches divisible by {m}; got a batch of {len(x)} "
+        raise ConfigError(f"packing {m} samples (model.remedies.pack.m={m}) needs batches divisible by {m}; got a batch of {len(x)} "
                           f"(set data.batch_size to a multiple of {m})")
     return x.reshape(len(x) // m, m * x.shape[1], *x.shape[2:])
 
 
-PACK_LABELS = "model.pack > 1 is for unconditional models (a pack has one output but m labels)"
+PACK_LABELS = "packing (+remedy=pack) is for unconditional models (a pack has one output but m labels)"
 
 
 class DiscriminatorInput(nn.Module):
@@ -34,7 +34,7 @@ class DiscriminatorInput(nn.Module):
     def __init__(self, net: nn.Module, pack: int = 1, augment: str | list[str] | None = None):
         super().__init__()
         if pack < 1:
-            raise ConfigError(f"model.pack must be ≥ 1 (1: no packing), got {pack}")
+            raise ConfigError(f"the pack size must be ≥ 1 (1: no packing), got {pack}")
         self.net, self.pack, self.augment = net, pack, parse_policy(augment)
 
     def forward(self, x: Tensor, *args: Tensor) -> Tensor:
