@@ -90,3 +90,17 @@ def test_a_part_set_to_null_is_off_and_the_constructor_stays_small(make_cfg):
     assert len(inspect.signature(GANModule.__init__).parameters) - 1 <= 12
     model = build(make_cfg("model=wgan_gp", "model.stabilizers.gp=null"))[0]
     assert model.parts == []
+
+
+def squared_d_loss(real_logits: Tensor, fake_logits: Tensor) -> Tensor:
+    """A toy objective: E[(D(x) − 1)²] + E[D(G(z))²] (LSGAN's critic loss, written again)."""
+    return (real_logits - 1).pow(2).mean() + fake_logits.pow(2).mean()
+
+
+def test_a_new_loss_is_a_function_named_in_the_config(make_cfg):
+    """The loss extension point: a function named by ``model.d_loss._target_`` is the critic's objective."""
+    model, _, _ = build(make_cfg("model=dcgan", f"model.d_loss._target_={__name__}.squared_d_loss"))
+    real, fake = torch.tensor([0.5, 2.0]), torch.tensor([1.0, -1.0])
+    assert model.d_loss(real, fake).item() == pytest.approx((0.25 + 1.0) / 2 + (1.0 + 1.0) / 2)
+    metrics = train(make_cfg("model=dcgan", f"model.d_loss._target_={__name__}.squared_d_loss", "trainer.max_steps=2"))
+    assert metrics["train/g_steps"] == 2 and torch.isfinite(torch.tensor(metrics["train/d_loss"]))

@@ -10,11 +10,11 @@ from gan_lab.nets.dcgan import DCGANDiscriminator, DCGANGenerator, dcgan_shape
 from gan_lab.nets.layers import SelfAttention, maybe_sn, norm_layer
 from gan_lab.nets.minibatch import MinibatchDiscrimination, MinibatchStdDev, add_minibatch_layer
 from gan_lab.nets.mlp import MLPDiscriminator, MLPGenerator
-from gan_lab.nets.pack import DiscriminatorInput, pack, wrap_discriminator
+from gan_lab.nets.pack import DiscriminatorInput, pack
 from gan_lab.nets.resnet import ResNetDiscriminator, ResNetGenerator
 
 __all__ = [
     "ConditionalDiscriminator", "ConditionalGenerator", "DCGANDiscriminator", "DCGANGenerator", "MLPDiscriminator", "MLPGenerator", "ResNetDiscriminator",
     "ResNetGenerator", "SelfAttention", "dcgan_shape", "maybe_sn", "norm_layer", "DiscriminatorInput", "pack",
-    "wrap_discriminator", "MinibatchDiscrimination", "MinibatchStdDev", "add_minibatch_layer",
+    "MinibatchDiscrimination", "MinibatchStdDev", "add_minibatch_layer",
 ]

@@ -55,15 +55,3 @@ class DiscriminatorInput(nn.Module):
             return super().__getattr__(name)
         except AttributeError:
             return getattr(super().__getattr__("net"), name)
-
-
-def wrap_discriminator(net: nn.Module, pack: int = 1, augment: str | list[str] | None = None,
-                       minibatch: str | None = None) -> nn.Module:
-    """The model's discriminator with the remedies asked for; the net itself when none is."""
-    if minibatch:
-        from gan_lab.nets.minibatch import add_minibatch_layer
-
-        add_minibatch_layer(getattr(net, "net", net) if hasattr(net, "conditioning") else net, minibatch)
-    if pack == 1 and not parse_policy(augment):
-        return net
-    return DiscriminatorInput(net, pack, augment)
