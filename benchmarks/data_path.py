@@ -37,7 +37,7 @@ def rate(loader, to_step, n_images: int, warmup_batches: int = 2) -> float:
         raise ValueError(f"the data set holds fewer images than one batch of {loader.batch_size}")
     seen, batches, start, sync = 0, 0, None, torch.cuda.synchronize if torch.cuda.is_available() else (lambda: None)
     while start is None or seen < n_images:
-        for images, labels in loader:
+        for images, _labels in loader:
             if batches == warmup_batches:
                 sync()
                 start, seen = time.perf_counter(), 0
@@ -89,7 +89,8 @@ def main() -> None:
             ds = dm.split(train=True).to(device)
             dm._splits[True] = ds
             loader = dm.train_dataloader()
-            r = rate(loader, lambda x: dm.on_after_batch_transfer((x.to(device), None), 0)[0], args.images)
+            r = rate(loader, lambda x, dm=dm, device=device: dm.on_after_batch_transfer((x.to(device), None), 0)[0],
+                     args.images)
             rows.append([name, "gan_lab in-memory uint8 tensor", device, r])
             print(rows[-1], flush=True)
     table = markdown(

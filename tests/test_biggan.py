@@ -92,7 +92,7 @@ def test_spectral_norm_everywhere_but_the_embeddings_and_attention_where_asked()
         for m in layers:  # σ₀ of the normalised weight ≈ 1 (one power iteration per forward, after a few)
             net.train()
             for _ in range(20):
-                m.weight
+                _ = m.weight  # each read runs a power iteration
         sigma = torch.linalg.matrix_norm(layers[0].weight.flatten(1), ord=2)
         assert 0.9 < sigma < 1.1
     assert not hasattr(g.shared, "parametrizations")

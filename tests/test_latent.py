@@ -22,12 +22,12 @@ def test_slerp_and_lerp_endpoints_and_norms():
     a, b = torch.randn(64, generator=g), torch.randn(64, generator=g)
     b = b / b.norm() * a.norm()
     t = torch.linspace(0, 1, 11)
-    s, l = slerp(a, b, t), lerp(a, b, t)
-    for path in (s, l):
+    s, lin = slerp(a, b, t), lerp(a, b, t)
+    for path in (s, lin):
         torch.testing.assert_close(path[0], a)
         torch.testing.assert_close(path[-1], b)
     torch.testing.assert_close(s.norm(dim=1), torch.full((11,), a.norm().item()))  # stays on the sphere
-    assert l.norm(dim=1)[5] < 0.8 * a.norm()  # the straight line cuts through the low-density centre
+    assert lin.norm(dim=1)[5] < 0.8 * a.norm()  # the straight line cuts through the low-density centre
     # equal angle per step along the great circle
     angles = torch.arccos((s[1:] * s[:-1]).sum(1) / (s[1:].norm(dim=1) * s[:-1].norm(dim=1)))
     torch.testing.assert_close(angles, angles[:1].expand_as(angles), atol=1e-4, rtol=1e-4)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 import signal
+from pathlib import Path
 
 import lightning as L
 import pytest
@@ -43,7 +44,7 @@ def test_every_model_fits_and_writes_its_run_folder(make_cfg, model):
 def test_csv_logger_alone_and_beside_tensorboard(make_cfg):
     cfg = make_cfg("logger=csv", "trainer.max_steps=2")
     train(cfg)
-    lines = open(os.path.join(cfg.paths.output_dir, "csv", "metrics.csv")).read().splitlines()
+    lines = Path(cfg.paths.output_dir, "csv", "metrics.csv").read_text().splitlines()
     assert "train/g_loss" in lines[0] and len(lines) == 3
     both = make_cfg("logger=[tensorboard,csv]", "trainer.max_steps=1", f"paths.output_dir={cfg.paths.output_dir}2")
     train(both)
