@@ -38,7 +38,7 @@ from torch.optim.swa_utils import AveragedModel
 from gan_lab.errors import ConfigError
 from gan_lab.kinds import Condition
 from gan_lab.models.health import Health
-from gan_lab.models.parts import Critique, Draw, Images, Part, Reals, Runtime, Weighted, direct_call
+from gan_lab.models.parts import Critique, Draw, Images, Part, Reals, Runtime, add_terms, direct_call, parts
 from gan_lab.steps import generator_steps
 
 OptimizerFactory = Callable[..., Optimizer]
@@ -53,28 +53,6 @@ def eval_mode(module: nn.Module) -> Iterator[nn.Module]:
         yield module
     finally:
         module.train(was_training)
-
-
-def parts(group: Mapping[str, Part | None] | None) -> list[Part]:
-    """The parts of a config group (name → part; ``null`` switches a listed part off), in order."""
-    return [p for p in (group or {}).values() if p is not None]
-
-
-def chunk(fake: Draw, k: int) -> list[Draw]:
-    """``k`` micro-batches of a draw (its extras, e.g. CA's KL, are per batch: each micro-batch keeps them)."""
-    if k == 1:
-        return [fake]
-    images = [list(p) for p in zip(*(x.chunk(k) for x in fake.images))] if isinstance(fake.images, list) \
-        else fake.images.chunk(k)
-    return [Draw(x, c, fake.extras) for x, c in zip(images, fake.condition.chunk(k))]
-
-
-def add_terms(loss: Tensor, logs: dict[str, Tensor], terms: dict[str, Weighted]) -> Tensor:
-    """loss + Σ weight·value over ``terms``, each value logged under its name."""
-    for name, (weight, value) in terms.items():
-        loss = loss + weight * value
-        logs[name] = value.detach()
-    return loss
 
 
 class GANModule(L.LightningModule):
@@ -204,7 +182,7 @@ class GANModule(L.LightningModule):
         k = self.accumulate
         with self.toggled_optimizer(opt):
             opt.zero_grad(set_to_none=True)
-            loss, logs = self._backward(self.discriminator_loss(r, f) for r, f in zip(real.chunk(k), chunk(fake, k)))
+            loss, logs = self._backward(self.discriminator_loss(r, f) for r, f in zip(real.chunk(k), fake.chunk(k)))
             opt.step()
         self.after_discriminator_step()
         return loss, logs

@@ -14,7 +14,7 @@ it needs; the rule calls every part's hook at its place. :class:`Runtime` holds 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -83,6 +83,14 @@ class Draw:
 
     def detach(self) -> Draw:
         return Draw(_detach(self.images), self.condition, {k: v.detach() for k, v in self.extras.items()})
+
+    def chunk(self, k: int) -> list[Draw]:
+        """``k`` micro-batches (the extras, e.g. CA's KL, are per batch: each micro-batch keeps them)."""
+        if k == 1:
+            return [self]
+        parts = [x.chunk(k) for x in self.images] if isinstance(self.images, list) else None
+        images = [list(p) for p in zip(*parts)] if parts is not None else self.images.chunk(k)
+        return [Draw(x, c, self.extras) for x, c in zip(images, self.condition.chunk(k))]
 
 
 @dataclass
@@ -154,3 +162,16 @@ class Part:
     def schedulers(self, optimizers: list[Optimizer]) -> list[Any]:
         """Learning-rate schedulers for (G's, D's) optimisers, stepped once per generator step."""
         return []
+
+
+def parts(group: Mapping[str, Part | None] | None) -> list[Part]:
+    """The parts of a config group (name → part; ``null`` switches a listed part off), in order."""
+    return [p for p in (group or {}).values() if p is not None]
+
+
+def add_terms(loss: Tensor, logs: dict[str, Tensor], terms: dict[str, Weighted]) -> Tensor:
+    """loss + Σ weight·value over ``terms``, each value logged under its name."""
+    for name, (weight, value) in terms.items():
+        loss = loss + weight * value
+        logs[name] = value.detach()
+    return loss
