@@ -28,6 +28,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]  # this checkout's gan_lab (and benchmarks/common.py), also
+# in the scoring subprocesses, whatever copy the interpreter has installed
 COLUMNS = ("colour", "position", "size", "shape", "background", "pattern", "outline")
 SWAP = ("swap/colour_follows", "swap/shape_kept", "swap/position_kept", "swap/size_kept")
 
@@ -68,7 +70,7 @@ def prepare_judge(args, split: str) -> None:
     from hydra.utils import instantiate
 
     from gan_lab.metrics.attributes import attribute_classifier
-    from common import config  # benchmarks/common.py (the script's folder is on the path)
+    from common import config
 
     cfg = config("data=shapes", f"data.test_split={split}", f"seed={args.seed}", *data_overrides(args))
     attribute_classifier(instantiate(cfg.data), args.out / "cache" / "features")
