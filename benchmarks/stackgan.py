@@ -41,7 +41,7 @@ def run(cmd: list[str], log: Path, threads: int) -> None:
     with log.open("a") as f:
         f.write("$ " + " ".join(cmd) + "\n")
         f.flush()
-        done = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT, cwd=ROOT, env=env)
+        done = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT, cwd=ROOT, env=env, check=False)
         f.write(f"# exit {done.returncode} after {time.perf_counter() - start:.0f} s\n")
     if done.returncode:
         raise RuntimeError(f"{' '.join(cmd[:4])} … failed (exit {done.returncode}): see {log}")
@@ -67,10 +67,10 @@ def data_overrides(args) -> list[str]:
 
 def prepare_judge(args, split: str) -> None:
     """Train the split's attribute classifier once, before the runs that share it (cached under --out/cache)."""
+    from common import config
     from hydra.utils import instantiate
 
     from gan_lab.metrics.attributes import attribute_classifier
-    from common import config
 
     cfg = config("data=shapes", f"data.test_split={split}", f"seed={args.seed}", *data_overrides(args))
     attribute_classifier(instantiate(cfg.data), args.out / "cache" / "features")
