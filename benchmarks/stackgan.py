@@ -5,7 +5,7 @@
 
 1. The text encoder (``python -m gan_lab.text_encoder data=shapes``), once per split, unless ``--text-encoder``.
 2. Per (split, condition): Stage-I ``python -m gan_lab model=stackgan data=shapes data.text_encoder=…
-   model.discriminator.condition=<c> trainer.max_steps=<steps>`` (+ ``--override``s), with the attribute curve
+   model.discriminator.condition=<c> trainer.max_steps=<steps> trainer.max_epochs=-1`` (+ ``--override``s), with the attribute curve
    (``callbacks=attributes``) every ``--curve-every`` steps; with ``--stage2`` then Stage-II on its checkpoint.
    With ``--v2``, one StackGAN-v2 run per split (its discriminators have no condition option).
 3. Each checkpoint scored as ``python -m gan_lab.evaluate metrics=[attributes,swap]`` does, on ``--n`` test
@@ -28,6 +28,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]  # this checkout's gan_lab (and benchmarks/common.py), also
+# in the scoring subprocesses, whatever copy the interpreter has installed
 COLUMNS = ("colour", "position", "size", "shape", "background", "pattern", "outline")
 SWAP = ("swap/colour_follows", "swap/shape_kept", "swap/position_kept", "swap/size_kept")
 
@@ -40,7 +42,7 @@ def run(cmd: list[str], log: Path, threads: int) -> None:
     with log.open("a") as f:
         f.write("$ " + " ".join(cmd) + "\n")
         f.flush()
-        done = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT, cwd=ROOT, env=env)
+        done = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT, cwd=ROOT, env=env, check=False)
         f.write(f"# exit {done.returncode} after {time.perf_counter() - start:.0f} s\n")
     if done.returncode:
         raise RuntimeError(f"{' '.join(cmd[:4])} … failed (exit {done.returncode}): see {log}")
@@ -48,7 +50,7 @@ def run(cmd: list[str], log: Path, threads: int) -> None:
 
 def train_args(args, name: str, split: str, extra: list[str]) -> list[str]:
     return [sys.executable, "-m", "gan_lab", "data=shapes", f"data.test_split={split}", f"trainer={args.trainer}",
-            f"trainer.max_steps={args.steps}", f"paths.output_dir={args.out / name}", f"seed={args.seed}",
+            f"trainer.max_steps={args.steps}", "trainer.max_epochs=-1", f"paths.output_dir={args.out / name}", f"seed={args.seed}",
             "callbacks.progress_bar.plain=true", "callbacks.model_summary=null",
             *extra, *args.override]
 
@@ -66,7 +68,7 @@ def data_overrides(args) -> list[str]:
 
 def prepare_judge(args, split: str) -> None:
     """Train the split's attribute classifier once, before the runs that share it (cached under --out/cache)."""
-    from common import config  # benchmarks/common.py (the script's folder is on the path)
+    from common import config
     from hydra.utils import instantiate
 
     from gan_lab.metrics.attributes import attribute_classifier

@@ -44,7 +44,7 @@ def locate(images: Tensor, threshold: float = 0.3, peak_share: float = 0.5,
     pixels average out while the object, a few windows wide, stays; its pixels are those above
     max(``threshold``, ``peak_share`` · the filtered map's peak), and their centroid is the object's centre. The
     image centre when nothing differs. (A per-pixel threshold alone misses the object by ~10 px at σ = 0.1.)"""
-    n, _, h, w = images.shape
+    _, _, h, w = images.shape
     border = torch.cat([images[..., 0, :], images[..., -1, :], images[..., :, 0], images[..., :, -1]], -1)
     background = border.median(-1).values
     diff = (images - background[..., None, None]).abs().sum(1, keepdim=True)
