@@ -18,6 +18,7 @@ from pathlib import Path
 import lightning as L
 import torch
 
+from gan_lab.callbacks.evaluation import Periodic
 from gan_lab.errors import ConfigError
 from gan_lab.kinds import Condition
 from gan_lab.metrics import FeatureCache, evaluate_generator
@@ -25,7 +26,7 @@ from gan_lab.metrics import FeatureCache, evaluate_generator
 ATTRIBUTE_METRICS = ("attributes", "swap")
 
 
-class AttributeEvaluation(L.Callback):
+class AttributeEvaluation(Periodic):
     """Args:
         every_n_steps: generator steps between evaluations (and one at the end of training).
         n_samples: test captions drawn (one image each; the first caption of each test image first).
@@ -73,13 +74,3 @@ class AttributeEvaluation(L.Callback):
             with self.history_file.open("a") as f:
                 f.write(json.dumps({"step": pl_module.g_steps, **results}) + "\n")
         return results
-
-    def _evaluate_once(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if self.evaluated_at != pl_module.g_steps:
-            self.evaluate(trainer, pl_module)
-            self.evaluated_at = pl_module.g_steps
-
-    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, *args) -> None:
-        last = 0 < trainer.max_steps <= trainer.global_step
-        if pl_module.g_steps % self.every_n_steps == 0 or last:
-            self._evaluate_once(trainer, pl_module)

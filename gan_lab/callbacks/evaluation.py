@@ -22,7 +22,32 @@ from gan_lab.metrics.registry import classifier_of
 log = logging.getLogger("gan_lab")
 
 
-class Evaluation(L.Callback):
+class Periodic(L.Callback):
+    """A callback that runs ``evaluate`` every ``every_n_steps`` generator steps and once at the end of training
+    (the last step, or the last epoch), never twice at one step."""
+
+    every_n_steps: int
+    evaluated_at: int | None = None  # generator step of the last evaluation
+
+    def evaluate(self, trainer: L.Trainer, pl_module: L.LightningModule) -> dict[str, float]:
+        raise NotImplementedError
+
+    def _evaluate_once(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if self.evaluated_at != pl_module.g_steps:
+            self.evaluate(trainer, pl_module)
+            self.evaluated_at = pl_module.g_steps
+
+    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, *args) -> None:
+        last = 0 < trainer.max_steps <= trainer.global_step
+        if pl_module.g_steps % self.every_n_steps == 0 or last:
+            self._evaluate_once(trainer, pl_module)
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.max_epochs not in (None, -1) and trainer.current_epoch + 1 >= trainer.max_epochs:
+            self._evaluate_once(trainer, pl_module)  # the run ends with this epoch
+
+
+class Evaluation(Periodic):
     """Score the generator every ``every_n_steps`` generator steps and at the end of training, so every run reports
     its final scores (rank 0 computes, every rank logs).
 
@@ -76,17 +101,3 @@ class Evaluation(L.Callback):
             raise ConfigError("evaluation without a feature network scores mode coverage of 2-D mixtures "
                               "(data=ring or data=grid); for images use callbacks=fid with features=inception or "
                               "features=classifier")
-
-    def _evaluate_once(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if self.evaluated_at != pl_module.g_steps:
-            self.evaluate(trainer, pl_module)
-            self.evaluated_at = pl_module.g_steps
-
-    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, *args) -> None:
-        last = 0 < trainer.max_steps <= trainer.global_step
-        if pl_module.g_steps % self.every_n_steps == 0 or last:
-            self._evaluate_once(trainer, pl_module)
-
-    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if trainer.max_epochs not in (None, -1) and trainer.current_epoch + 1 >= trainer.max_epochs:
-            self._evaluate_once(trainer, pl_module)  # the run ends with this epoch
