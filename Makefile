@@ -5,7 +5,7 @@ ARGS   ?=
 DEMO   := experiment=quality_cpu trainer.max_steps=2400 trainer.max_epochs=-1 callbacks.samples.every_n_steps=400 hydra.run.dir=outputs/demo tags=[demo]
 
 .DEFAULT_GOAL := help
-.PHONY: help install test test-full demo docs docs-serve train tensorboard bench bench-modes bench-stacked-mnist bench-conditioning bench-quality clean
+.PHONY: help install lint test test-full demo docs docs-serve train tensorboard bench bench-modes bench-stacked-mnist bench-conditioning bench-quality clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -15,7 +15,11 @@ install:  ## create .venv with the pinned torch/torchvision and gan_lab (editabl
 	$(BIN)/pip install --upgrade pip
 	$(BIN)/pip install -e '.[dev,fid,cluster,loggers,docs]'
 
-test:  ## fast test suite (CPU, offline, < 15 min)
+lint:  ## ruff: lint and format check (configured in pyproject.toml)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: lint  ## lint, then the fast test suite (CPU, offline, < 15 min)
 	$(BIN)/python -m pytest -q
 
 test-full:  ## every test, including the slow ones

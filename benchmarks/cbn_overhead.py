@@ -3,11 +3,12 @@ and after a change to conditional batch norm; runs interleaved, median ms per fo
 
     python benchmarks/cbn_overhead.py <checkout A> <checkout B> [repeats]
 """
+
 import statistics
 import subprocess
 import sys
 
-code = r'''
+code = r"""
 import sys, time, torch
 sys.path.insert(0, sys.argv[1])
 from functools import partial
@@ -20,13 +21,17 @@ with torch.no_grad():
     t = time.perf_counter()
     for _ in range(40): g(z, y)
 print((time.perf_counter() - t) / 40 * 1000)
-'''
+"""
 roots = sys.argv[1:3]
 res = {root: [] for root in roots}
 for _ in range(int(sys.argv[3]) if len(sys.argv) > 3 else 5):
     for name, root in zip(roots, roots):
-        out = subprocess.run([sys.executable, "-c", code, root], capture_output=True, text=True,
-                             env={"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PATH": "/usr/bin"})
+        out = subprocess.run(
+            [sys.executable, "-c", code, root],
+            capture_output=True,
+            text=True,
+            env={"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PATH": "/usr/bin"},
+        )
         res[name].append(float(out.stdout.strip().splitlines()[-1]))
 for name, v in res.items():
     print(name, f"median {statistics.median(v):.2f} ms", [round(x, 2) for x in v])

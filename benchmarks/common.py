@@ -15,8 +15,14 @@ RESULTS = ROOT / "benchmarks" / "results"
 
 
 # a training run without its console output, sample grids or loggers: for runs a benchmark trains and then scores
-QUIET = ["callbacks.progress_bar=null", "callbacks.model_summary=null", "callbacks.samples=null",
-         "+trainer.enable_progress_bar=false", "+trainer.enable_model_summary=false", "logger=[]"]
+QUIET = [
+    "callbacks.progress_bar=null",
+    "callbacks.model_summary=null",
+    "callbacks.samples=null",
+    "+trainer.enable_progress_bar=false",
+    "+trainer.enable_model_summary=false",
+    "logger=[]",
+]
 
 
 def config(*overrides: str):
@@ -56,7 +62,13 @@ def markdown(title: str, header: list[str], rows: list[list], notes: str = "") -
             return str(v)
         return f"{v:,.0f}" if abs(v) >= 100 else f"{v:#.3g}"  # 472,090 · 10.3 · 0.997
 
-    lines = [f"## {title}", "", f"Machine: {machine()}", "", "| " + " | ".join(header) + " |",
-             "|" + "---|" * len(header)]
+    lines = [
+        f"## {title}",
+        "",
+        f"Machine: {machine()}",
+        "",
+        "| " + " | ".join(header) + " |",
+        "|" + "---|" * len(header),
+    ]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
     return "\n".join(lines + (["", notes] if notes else [])) + "\n"

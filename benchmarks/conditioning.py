@@ -35,8 +35,17 @@ def judge(path: str | None, data: str, work: Path) -> ClassifierFeatures:
 
         path = str(work / "classifier.ckpt")
         with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
-            cfg = compose("classifier", overrides=[f"data={data}", "epochs=3", f"output={path}", "accelerator=cpu",
-                                                   "progress_bar=false", f"paths.log_dir={work}"])
+            cfg = compose(
+                "classifier",
+                overrides=[
+                    f"data={data}",
+                    "epochs=3",
+                    f"output={path}",
+                    "accelerator=cpu",
+                    "progress_bar=false",
+                    f"paths.log_dir={work}",
+                ],
+            )
         train_classifier(cfg)
     return ClassifierFeatures(path)
 
@@ -44,10 +53,22 @@ def judge(path: str | None, data: str, work: Path) -> ClassifierFeatures:
 def run_pair(pair: str, args, work: Path, network: ClassifierFeatures) -> list:
     g, d = pair.split("/")
     model, results, seconds = fit_and_score(
-        [f"model={args.model}", f"model.g_conditioning={g}", f"model.d_conditioning={d}", f"data={args.data}",
-         f"trainer.max_steps={args.steps}", "trainer.max_epochs=-1", f"seed={args.seed}",
-         f"paths.output_dir={work / pair.replace('/', '_')}", f"paths.log_dir={work}", *args.override],
-        network, ["fid", "accuracy"], args.n)
+        [
+            f"model={args.model}",
+            f"model.g_conditioning={g}",
+            f"model.d_conditioning={d}",
+            f"data={args.data}",
+            f"trainer.max_steps={args.steps}",
+            "trainer.max_epochs=-1",
+            f"seed={args.seed}",
+            f"paths.output_dir={work / pair.replace('/', '_')}",
+            f"paths.log_dir={work}",
+            *args.override,
+        ],
+        network,
+        ["fid", "accuracy"],
+        args.n,
+    )
     name = pair if args.model == "cgan" else f"{args.model} {pair}"
     row = [name, results["accuracy"], results["fid"], model.g_steps, seconds]
     print(" | ".join(map(str, row)), flush=True)
@@ -60,7 +81,9 @@ def main() -> None:
     parser.add_argument("--pairs", nargs="+", default=PAIRS, help="g_conditioning/d_conditioning pairs")
     parser.add_argument("--steps", type=int, default=2000, help="generator steps per pair")
     parser.add_argument("--data", default="mnist_5k")
-    parser.add_argument("--classifier", default=None, help="domain classifier checkpoint (python -m gan_lab.classifier)")
+    parser.add_argument(
+        "--classifier", default=None, help="domain classifier checkpoint (python -m gan_lab.classifier)"
+    )
     parser.add_argument("--n", type=int, default=5000, help="generated images judged per pair (classes in turn)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--override", nargs="*", default=[], help="extra config overrides for every pair")
@@ -73,9 +96,10 @@ def main() -> None:
         rows = [run_pair(pair, args, work, network) for pair in args.pairs]
     table = markdown(
         f"Conditional pairs on {args.data}: {args.steps} generator steps, seed {args.seed}",
-        ["G / D conditioning", "right-class share", "classifier-FID", "generator steps", "train s"], rows,
+        ["G / D conditioning", "right-class share", "classifier-FID", "generator steps", "train s"],
+        rows,
         notes=f"Judge: {network.name} ({args.classifier or 'trained here'}); {args.n} images, classes in turn; "
-              f"FID against the test split in the judge's feature space. Overrides: {args.override or 'none'}.",
+        f"FID against the test split in the judge's feature space. Overrides: {args.override or 'none'}.",
     )
     print(table)
     args.results.mkdir(parents=True, exist_ok=True)

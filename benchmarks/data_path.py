@@ -50,8 +50,9 @@ def rate(loader, to_step, n_images: int, warmup_batches: int = 2) -> float:
 
 
 def per_sample_loader(dataset, batch: int, workers: int) -> DataLoader:
-    return DataLoader(dataset, batch_size=batch, shuffle=True, drop_last=True, num_workers=workers,
-                      persistent_workers=workers > 0)
+    return DataLoader(
+        dataset, batch_size=batch, shuffle=True, drop_last=True, num_workers=workers, persistent_workers=workers > 0
+    )
 
 
 def main() -> None:
@@ -71,11 +72,14 @@ def main() -> None:
             shutil.copytree(SHARED / "MNIST", Path(mnist_root) / "MNIST")
     normalise = v2.Compose([v2.PILToTensor(), v2.ToDtype(torch.float32, scale=True), v2.Normalize([0.5], [0.5])])
     sets = {
-        "MNIST 28×28×1 (60k)": (datasets.MNIST(mnist_root, download=True, transform=normalise),
-                                dict(source=sources.mnist, root=mnist_root, image_size=28, channels=1)),
-        "CIFAR-10 JPEG 32×32×3 (10k)": (datasets.ImageFolder(args.cifar_folder, transform=normalise),
-                                        dict(source=partial(sources.image_folder), root=args.cifar_folder,
-                                             image_size=32, channels=3)),
+        "MNIST 28×28×1 (60k)": (
+            datasets.MNIST(mnist_root, download=True, transform=normalise),
+            dict(source=sources.mnist, root=mnist_root, image_size=28, channels=1),
+        ),
+        "CIFAR-10 JPEG 32×32×3 (10k)": (
+            datasets.ImageFolder(args.cifar_folder, transform=normalise),
+            dict(source=partial(sources.image_folder), root=args.cifar_folder, image_size=32, channels=3),
+        ),
     }
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     rows = []
@@ -89,12 +93,17 @@ def main() -> None:
             ds = dm.split(train=True).to(device)
             dm._splits[True] = ds
             loader = dm.train_dataloader()
-            r = rate(loader, lambda x, dm=dm, device=device: dm.on_after_batch_transfer((x.to(device), None), 0)[0],
-                     args.images)
+            r = rate(
+                loader,
+                lambda x, dm=dm, device=device: dm.on_after_batch_transfer((x.to(device), None), 0)[0],
+                args.images,
+            )
             rows.append([name, "gan_lab in-memory uint8 tensor", device, r])
             print(rows[-1], flush=True)
     table = markdown(
-        "Data path: images/s delivered to the training step", ["data", "pipeline", "device", "images/s"], rows,
+        "Data path: images/s delivered to the training step",
+        ["data", "pipeline", "device", "images/s"],
+        rows,
         f"Batch {args.batch}; images/s over {args.images} images after 2 warm-up batches, each batch converted to "
         "float in [-1, 1] on the device. Compare with the images/s a training step consumes: "
         "batch × n_critic × generator steps/s (benchmarks/throughput.py).",

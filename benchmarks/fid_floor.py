@@ -1,7 +1,8 @@
 """The FID floor: real train images against real test images of the same dataset, per feature network —
 the value no generator can be expected to beat at that sample size.
 
-    python benchmarks/fid_floor.py data=mnist n=10000 features=classifier features.checkpoint=outputs/classifiers/mnist.ckpt
+    python benchmarks/fid_floor.py data=mnist n=10000 features=classifier \
+        features.checkpoint=outputs/classifiers/mnist.ckpt
     python benchmarks/fid_floor.py data=mnist n=2000 features=inception
 """
 
@@ -32,10 +33,20 @@ def main(argv: list[str]) -> None:
     train, _ = extract(network, real_batches(datamodule.split(train=True), n, 250), device=device)
     test, _ = extract(network, real_batches(datamodule.split(train=False), n, 250), device=device)
     results = image_metrics(train, test, metrics=["fid", "kid"])
-    row = [datamodule.name.split(":")[0], network.name, n, results["fid"], results["kid"], results.get("kid_std", float("nan"))]
-    table = markdown("FID floor: real train vs real test",
-                     ["data", "features", "images per side", "FID", "KID", "KID std"],
-                     [row], f"First {n} images of each split; KID: 100 subsets of {min(1000, n)}.")
+    row = [
+        datamodule.name.split(":")[0],
+        network.name,
+        n,
+        results["fid"],
+        results["kid"],
+        results.get("kid_std", float("nan")),
+    ]
+    table = markdown(
+        "FID floor: real train vs real test",
+        ["data", "features", "images per side", "FID", "KID", "KID std"],
+        [row],
+        f"First {n} images of each split; KID: 100 subsets of {min(1000, n)}.",
+    )
     print(table)
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"fid_floor_{row[0]}_{network.name}_{n}.md").write_text(table)

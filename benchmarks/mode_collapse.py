@@ -35,20 +35,34 @@ from gan_lab.threads import RUNS_TOGETHER, usable_cores  # noqa: E402
 # Published figures: modes covered, high-quality share (%) (2-D, 2,500 samples, 3σ rule) or KL to uniform (Stacked
 # MNIST, 26,000 samples), from the PacGAN and VEEGAN papers (DCGAN's Stacked-MNIST row: VEEGAN's Table 2).
 PUBLISHED = {
-    "ring": [("VEEGAN (Srivastava et al., NeurIPS 2017)", "8", "52.9"),
-             ("PacGAN (Lin et al., NeurIPS 2018), best rows", "7.9", "95.6–97.7")],
-    "grid": [("VEEGAN (Srivastava et al., NeurIPS 2017)", "24.6", "40.0"),
-             ("PacGAN (Lin et al., NeurIPS 2018), best row", "24.8", "93.6")],
-    "stacked_mnist": [("DCGAN (as reported by VEEGAN, Srivastava et al., NeurIPS 2017)", "99", "KL 3.40"),
-                      ("VEEGAN (Srivastava et al., NeurIPS 2017)", "150", "KL 2.95"),
-                      ("PacGAN (Lin et al., NeurIPS 2018), PacDCGAN2", "1000", "KL 0.06")],
+    "ring": [
+        ("VEEGAN (Srivastava et al., NeurIPS 2017)", "8", "52.9"),
+        ("PacGAN (Lin et al., NeurIPS 2018), best rows", "7.9", "95.6–97.7"),
+    ],
+    "grid": [
+        ("VEEGAN (Srivastava et al., NeurIPS 2017)", "24.6", "40.0"),
+        ("PacGAN (Lin et al., NeurIPS 2018), best row", "24.8", "93.6"),
+    ],
+    "stacked_mnist": [
+        ("DCGAN (as reported by VEEGAN, Srivastava et al., NeurIPS 2017)", "99", "KL 3.40"),
+        ("VEEGAN (Srivastava et al., NeurIPS 2017)", "150", "KL 2.95"),
+        ("PacGAN (Lin et al., NeurIPS 2018), PacDCGAN2", "1000", "KL 0.06"),
+    ],
 }
 TARGET_HQ = {"ring": 0.97, "grid": 0.95}
 TARGET_KL = 0.05  # Stacked MNIST
 # what a study run would write and then delete with its temporary folder: no effect on the training
-STUDY = ["logger=csv", "trainer.log_every_n_steps=100", "callbacks.progress_bar=null", "callbacks.model_summary=null",
-         "+trainer.enable_progress_bar=false", "+trainer.enable_model_summary=false", "callbacks.samples=null",
-         "callbacks.model_checkpoint=null", "callbacks.best_checkpoint=null"]
+STUDY = [
+    "logger=csv",
+    "trainer.log_every_n_steps=100",
+    "callbacks.progress_bar=null",
+    "callbacks.model_summary=null",
+    "+trainer.enable_progress_bar=false",
+    "+trainer.enable_model_summary=false",
+    "callbacks.samples=null",
+    "callbacks.model_checkpoint=null",
+    "callbacks.best_checkpoint=null",
+]
 
 
 def uniform_kl_floor(num_modes: int = 1000, n: int = 26_000, draws: int = 200) -> tuple[float, float]:
@@ -59,8 +73,12 @@ def uniform_kl_floor(num_modes: int = 1000, n: int = 26_000, draws: int = 200) -
     from gan_lab.metrics.toy import mode_histogram_stats
 
     g = torch.Generator().manual_seed(0)
-    kls = torch.tensor([mode_histogram_stats(torch.randint(num_modes, (n,), generator=g), num_modes)["kl_to_uniform"]
-                        for _ in range(draws)])
+    kls = torch.tensor(
+        [
+            mode_histogram_stats(torch.randint(num_modes, (n,), generator=g), num_modes)["kl_to_uniform"]
+            for _ in range(draws)
+        ]
+    )
     return kls.mean().item(), kls.std().item()
 
 
@@ -78,14 +96,21 @@ def target_met(r: dict, data: str) -> bool:
 def run(recipe: str, data: str, seed: int, overrides: list[str], out: Path) -> dict:
     from gan_lab.training import train
 
-    cfg = config(f"experiment={recipe}", f"data={data}", f"seed={seed}", f"paths.output_dir={out}", *STUDY,
-                 *overrides)
+    cfg = config(f"experiment={recipe}", f"data={data}", f"seed={seed}", f"paths.output_dir={out}", *STUDY, *overrides)
     start = time.perf_counter()
     metrics = train(cfg)
-    second = {"kl": float(metrics["val/kl_to_uniform"])} if "val/kl_to_uniform" in metrics else \
-        {"hq": float(metrics["val/high_quality"])}
-    return {"modes": float(metrics["val/modes_covered"]), "num_modes": float(metrics["val/num_modes"]), **second,
-            "seconds": time.perf_counter() - start, "steps": int(metrics["train/g_steps"])}
+    second = (
+        {"kl": float(metrics["val/kl_to_uniform"])}
+        if "val/kl_to_uniform" in metrics
+        else {"hq": float(metrics["val/high_quality"])}
+    )
+    return {
+        "modes": float(metrics["val/modes_covered"]),
+        "num_modes": float(metrics["val/num_modes"]),
+        **second,
+        "seconds": time.perf_counter() - start,
+        "steps": int(metrics["train/g_steps"]),
+    }
 
 
 def main() -> None:
@@ -95,16 +120,22 @@ def main() -> None:
     parser.add_argument("--seeds", nargs="+", type=int, default=list(range(10)))
     parser.add_argument("--overrides", nargs="*", default=[], help="extra config overrides for every run")
     parser.add_argument("--results", type=Path, default=RESULTS)
-    parser.add_argument("--workers", type=int, default=usable_cores(),
-                        help="runs trained at once, one process each (default: one per usable core)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=usable_cores(),
+        help="runs trained at once, one process each (default: one per usable core)",
+    )
     args = parser.parse_args()
 
     jobs = [(recipe, data, seed) for data in args.data for recipe in args.recipes for seed in args.seeds]
     args.workers = max(1, min(args.workers, len(jobs)))
     os.environ[RUNS_TOGETHER] = str(args.workers)  # each run's thread policy: usable cores / workers threads
     per_seed, summary = [], []
-    with tempfile.TemporaryDirectory() as tmp, ProcessPoolExecutor(
-            args.workers, multiprocessing.get_context("spawn")) as pool:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        ProcessPoolExecutor(args.workers, multiprocessing.get_context("spawn")) as pool,
+    ):
         futures = {job: pool.submit(run, *job, args.overrides, Path(tmp) / "-".join(map(str, job))) for job in jobs}
         for data in args.data:
             for recipe in args.recipes:
@@ -113,27 +144,61 @@ def main() -> None:
                     r = futures[recipe, data, seed].result()
                     met = target_met(r, data)
                     runs.append(r | {"met": met})
-                    per_seed.append([data, recipe, seed, r["steps"], f"{r['modes']:.0f}/{r['num_modes']:.0f}",
-                                     quality(r), "yes" if met else "no", f"{r['seconds']:.0f}"])
+                    per_seed.append(
+                        [
+                            data,
+                            recipe,
+                            seed,
+                            r["steps"],
+                            f"{r['modes']:.0f}/{r['num_modes']:.0f}",
+                            quality(r),
+                            "yes" if met else "no",
+                            f"{r['seconds']:.0f}",
+                        ]
+                    )
                     print("| " + " | ".join(map(str, per_seed[-1])) + " |", flush=True)
 
                 def ms(values: list[float]) -> str:
                     sd = statistics.stdev(values) if len(values) > 1 else 0.0
                     return f"{statistics.mean(values):.2f} ± {sd:.2f}"
+
                 second = ("KL " + ms([r["kl"] for r in runs])) if "kl" in runs[0] else ms([100 * r["hq"] for r in runs])
-                summary.append([data, f"gan_lab {recipe} ({len(runs)} seeds)", ms([r["modes"] for r in runs]),
-                                second, f"{sum(r['met'] for r in runs)}/{len(runs)}"])
+                summary.append(
+                    [
+                        data,
+                        f"gan_lab {recipe} ({len(runs)} seeds)",
+                        ms([r["modes"] for r in runs]),
+                        second,
+                        f"{sum(r['met'] for r in runs)}/{len(runs)}",
+                    ]
+                )
             summary += [[data, name, modes, hq, "published"] for name, modes, hq in PUBLISHED.get(data, [])]
             if data == "stacked_mnist":
                 mean, sd = uniform_kl_floor()
-                summary.append([data, "a perfect uniform sampler (the floor), 26,000 samples", "1000",
-                                f"KL {mean:.4f} ± {sd:.4f}", "floor"])
-    text = (markdown("Mode collapse: gan_lab recipes beside the published rows",
-                     ["data", "method", "modes covered", "high quality % / KL", "seeds meeting the target"],
-                     summary, f"Overrides: {' '.join(args.overrides) or 'none'}. Published rows: 10 seeds each, "
-                     "the same 2,500-sample 3σ rule or 26,000-sample KL (from the PacGAN and VEEGAN papers).")
-            + "\n" + markdown("Per seed", ["data", "recipe", "seed", "G steps", "modes",
-                                           "high quality % / KL", "target met", "seconds"], per_seed))
+                summary.append(
+                    [
+                        data,
+                        "a perfect uniform sampler (the floor), 26,000 samples",
+                        "1000",
+                        f"KL {mean:.4f} ± {sd:.4f}",
+                        "floor",
+                    ]
+                )
+    text = (
+        markdown(
+            "Mode collapse: gan_lab recipes beside the published rows",
+            ["data", "method", "modes covered", "high quality % / KL", "seeds meeting the target"],
+            summary,
+            f"Overrides: {' '.join(args.overrides) or 'none'}. Published rows: 10 seeds each, "
+            "the same 2,500-sample 3σ rule or 26,000-sample KL (from the PacGAN and VEEGAN papers).",
+        )
+        + "\n"
+        + markdown(
+            "Per seed",
+            ["data", "recipe", "seed", "G steps", "modes", "high quality % / KL", "target met", "seconds"],
+            per_seed,
+        )
+    )
     print(text)
     args.results.mkdir(parents=True, exist_ok=True)
     name = "mode_collapse" if set(args.data) <= {"ring", "grid"} else "mode_collapse_" + "_".join(args.data)

@@ -30,8 +30,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.common import RESULTS, markdown  # noqa: E402
 
 WARMUP = 50
-BEFORE = ["logger=csv", "callbacks.progress_bar=null", "+trainer.enable_progress_bar=false",
-          "+trainer.enable_model_summary=false", "callbacks.model_summary=null"]
+BEFORE = [
+    "logger=csv",
+    "callbacks.progress_bar=null",
+    "+trainer.enable_progress_bar=false",
+    "+trainer.enable_model_summary=false",
+    "callbacks.model_summary=null",
+]
 
 
 def plain(steps: int) -> float:
@@ -44,8 +49,15 @@ def plain(steps: int) -> float:
     torch.manual_seed(0)
 
     def mlp(n_in: int, n_out: int) -> nn.Sequential:
-        return nn.Sequential(nn.Linear(n_in, 128), nn.LeakyReLU(0.2), nn.Linear(128, 128), nn.LeakyReLU(0.2),
-                             nn.Linear(128, 128), nn.LeakyReLU(0.2), nn.Linear(128, n_out))
+        return nn.Sequential(
+            nn.Linear(n_in, 128),
+            nn.LeakyReLU(0.2),
+            nn.Linear(128, 128),
+            nn.LeakyReLU(0.2),
+            nn.Linear(128, 128),
+            nn.LeakyReLU(0.2),
+            nn.Linear(128, n_out),
+        )
 
     g, d = mlp(2, 2), mlp(2, 1)
     ema = [p.detach().clone() for p in g.parameters()]
@@ -97,8 +109,14 @@ def gan_lab_run(steps: int, overrides: list[str]) -> float:
 
     clock = Clock()
     with tempfile.TemporaryDirectory() as tmp:
-        cfg = config("experiment=mode_collapse_best", "data=ring", f"paths.output_dir={tmp}", "trainer.threads=1",
-                     "trainer.max_steps=20000", *overrides)
+        cfg = config(
+            "experiment=mode_collapse_best",
+            "data=ring",
+            f"paths.output_dir={tmp}",
+            "trainer.threads=1",
+            "trainer.max_steps=20000",
+            *overrides,
+        )
         build = training.build
 
         def build_with_clock(c):
@@ -123,8 +141,16 @@ def one(kind: str, steps: int) -> float:
 def launch(kind: str, steps: int, k: int) -> list[float]:
     """k processes of ``kind`` at once; each one's steps/s."""
     cmd = [sys.executable, __file__, "--one", kind, "--steps", str(steps)]
-    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                              env={**os.environ, "OMP_NUM_THREADS": "1"}) for _ in range(k)]
+    procs = [
+        subprocess.Popen(
+            cmd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            env={**os.environ, "OMP_NUM_THREADS": "1"},
+        )
+        for _ in range(k)
+    ]
     return [json.loads(p.communicate()[0].strip().splitlines()[-1])["steps_per_s"] for p in procs]
 
 
@@ -144,10 +170,13 @@ def main() -> None:
         name = kind if k == 1 else f"{kind} × {k} side by side"
         rows.append([name, " + ".join(f"{r:.1f}" for r in rates), f"{sum(rates):.1f}"])
         print(rows[-1], flush=True)
-    text = markdown("Mode-collapse study: generator steps/s (mode_collapse_best, ring, one thread per run)",
-                    ["run", "steps/s per run", "study throughput, steps/s"], rows,
-                    f"Timed from step {WARMUP} to {args.steps}: `python benchmarks/mode_collapse_speed.py "
-                    f"--steps {args.steps} --together {args.together}`.")
+    text = markdown(
+        "Mode-collapse study: generator steps/s (mode_collapse_best, ring, one thread per run)",
+        ["run", "steps/s per run", "study throughput, steps/s"],
+        rows,
+        f"Timed from step {WARMUP} to {args.steps}: `python benchmarks/mode_collapse_speed.py "
+        f"--steps {args.steps} --together {args.together}`.",
+    )
     print(text)
     args.results.mkdir(parents=True, exist_ok=True)
     (args.results / "mode_collapse_speed.md").write_text(text)

@@ -31,10 +31,21 @@ from gan_lab.metrics import ClassifierFeatures  # noqa: E402
 def run_recipe(recipe: str, args, work: Path, network: ClassifierFeatures) -> list:
     experiment = [] if recipe == "default" else [f"experiment={recipe}"]
     model, results, seconds = fit_and_score(
-        [*experiment, f"data={args.data}", "trainer.max_steps=-1", "trainer.max_epochs=-1",
-         f"++trainer.max_time={args.max_time}", f"seed={args.seed}", f"paths.output_dir={work / recipe}",
-         f"paths.log_dir={work}", *args.override],
-        network, ["fid", "kid"], args.n)
+        [
+            *experiment,
+            f"data={args.data}",
+            "trainer.max_steps=-1",
+            "trainer.max_epochs=-1",
+            f"++trainer.max_time={args.max_time}",
+            f"seed={args.seed}",
+            f"paths.output_dir={work / recipe}",
+            f"paths.log_dir={work}",
+            *args.override,
+        ],
+        network,
+        ["fid", "kid"],
+        args.n,
+    )
     row = [recipe, results["fid"], results["kid"], model.g_steps, seconds]
     print(" | ".join(map(str, row)), flush=True)
     return row
@@ -49,8 +60,12 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=10000, help="generated images scored per recipe")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--override", nargs="*", default=[], help="extra config overrides for every recipe")
-    parser.add_argument("--threads", type=int, default=1,
-                        help="CPU threads per run (1: the budget is one core's time, as the README's figures)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="CPU threads per run (1: the budget is one core's time, as the README's figures)",
+    )
     parser.add_argument("--results", type=Path, default=RESULTS)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -62,10 +77,11 @@ def main() -> None:
         row.insert(2, "" if base is None else row[1] / base)
     table = markdown(
         f"Image quality at {args.max_time} of CPU training on {args.data}, seed {args.seed}",
-        ["recipe", "classifier-FID", "FID / default's", "KID", "generator steps", "train s"], rows,
+        ["recipe", "classifier-FID", "FID / default's", "KID", "generator steps", "train s"],
+        rows,
         notes=f"Features: {network.name} ({args.classifier}); {args.n} generated images against the test split "
-              f"(EMA weights where the recipe keeps them). Overrides: {args.override or 'none'}. "
-              f"{torch.get_num_threads()} CPU threads per run.",
+        f"(EMA weights where the recipe keeps them). Overrides: {args.override or 'none'}. "
+        f"{torch.get_num_threads()} CPU threads per run.",
     )
     print(table)
     args.results.mkdir(parents=True, exist_ok=True)

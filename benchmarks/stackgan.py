@@ -5,8 +5,9 @@
 
 1. The text encoder (``python -m gan_lab.text_encoder data=shapes``), once per split, unless ``--text-encoder``.
 2. Per (split, condition): Stage-I ``python -m gan_lab model=stackgan data=shapes data.text_encoder=…
-   model.discriminator.condition=<c> trainer.max_steps=<steps> trainer.max_epochs=-1`` (+ ``--override``s), with the attribute curve
-   (``callbacks=attributes``) every ``--curve-every`` steps; with ``--stage2`` then Stage-II on its checkpoint.
+   model.discriminator.condition=<c> trainer.max_steps=<steps> trainer.max_epochs=-1`` (+ ``--override``s), with
+   the attribute curve (``callbacks=attributes``) every ``--curve-every`` steps; with ``--stage2`` then Stage-II
+   on its checkpoint.
    With ``--v2``, one StackGAN-v2 run per split (its discriminators have no condition option).
 3. Each checkpoint scored as ``python -m gan_lab.evaluate metrics=[attributes,swap]`` does, on ``--n`` test
    captions (the fixed judge: box-filtered locator, noise-trained classifier): colour / position / size / shape /
@@ -35,8 +36,12 @@ SWAP = ("swap/colour_follows", "swap/shape_kept", "swap/position_kept", "swap/si
 
 
 def run(cmd: list[str], log: Path, threads: int) -> None:
-    env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads),
-               PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+    env = dict(
+        os.environ,
+        OMP_NUM_THREADS=str(threads),
+        MKL_NUM_THREADS=str(threads),
+        PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+    )
     log.parent.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     with log.open("a") as f:
@@ -49,17 +54,33 @@ def run(cmd: list[str], log: Path, threads: int) -> None:
 
 
 def train_args(args, name: str, split: str, extra: list[str]) -> list[str]:
-    return [sys.executable, "-m", "gan_lab", "data=shapes", f"data.test_split={split}", f"trainer={args.trainer}",
-            f"trainer.max_steps={args.steps}", "trainer.max_epochs=-1", f"paths.output_dir={args.out / name}", f"seed={args.seed}",
-            "callbacks.progress_bar.plain=true", "callbacks.model_summary=null",
-            *extra, *args.override]
+    return [
+        sys.executable,
+        "-m",
+        "gan_lab",
+        "data=shapes",
+        f"data.test_split={split}",
+        f"trainer={args.trainer}",
+        f"trainer.max_steps={args.steps}",
+        "trainer.max_epochs=-1",
+        f"paths.output_dir={args.out / name}",
+        f"seed={args.seed}",
+        "callbacks.progress_bar.plain=true",
+        "callbacks.model_summary=null",
+        *extra,
+        *args.override,
+    ]
 
 
 def curve_args(args) -> list[str]:
     if not args.curve_every:
         return []
-    return ["callbacks=attributes", f"callbacks.attributes.every_n_steps={args.curve_every}",
-            f"callbacks.attributes.n_samples={args.curve_n}", f"callbacks.attributes.cache_dir={args.out / 'cache' / 'features'}"]
+    return [
+        "callbacks=attributes",
+        f"callbacks.attributes.every_n_steps={args.curve_every}",
+        f"callbacks.attributes.n_samples={args.curve_n}",
+        f"callbacks.attributes.cache_dir={args.out / 'cache' / 'features'}",
+    ]
 
 
 def data_overrides(args) -> list[str]:
@@ -86,8 +107,15 @@ def score(ckpt: Path, n: int, cache: Path, device: str) -> dict[str, float]:
 
     model, dm, g_steps = load_run(str(ckpt), device)
     torch.manual_seed(0)
-    results, _ = evaluate_generator(model, dm, None, ["attributes", "swap"], n_samples=n, batch_size=100,
-                                    cache=FeatureCache(str(cache / "features")))
+    results, _ = evaluate_generator(
+        model,
+        dm,
+        None,
+        ["attributes", "swap"],
+        n_samples=n,
+        batch_size=100,
+        cache=FeatureCache(str(cache / "features")),
+    )
     return results | {"g_steps": g_steps}
 
 
@@ -107,21 +135,58 @@ def pipeline(args, split: str, condition: str | None, encoder: Path) -> list[dic
         run(train_args(args, name, split, ["model=stackgan_v2", *common]), log, args.threads)
         stages = [("StackGAN-v2", args.out / name)]
     else:
-        run(train_args(args, name, split, ["model=stackgan", f"model.discriminator.condition={condition}", *common]),
-            log, args.threads)
+        run(
+            train_args(args, name, split, ["model=stackgan", f"model.discriminator.condition={condition}", *common]),
+            log,
+            args.threads,
+        )
         stages = [("Stage-I", args.out / name)]
         if args.stage2:
             ckpt = args.out / name / "checkpoints" / "last.ckpt"
-            run(train_args(args, name + "-stage2", split, ["model=stackgan_stage2", f"model.stage1_ckpt={ckpt}",
-                                                          f"model.discriminator.condition={condition}", *common]),
-                log, args.threads)
+            run(
+                train_args(
+                    args,
+                    name + "-stage2",
+                    split,
+                    [
+                        "model=stackgan_stage2",
+                        f"model.stage1_ckpt={ckpt}",
+                        f"model.discriminator.condition={condition}",
+                        *common,
+                    ],
+                ),
+                log,
+                args.threads,
+            )
             stages.append(("Stage-II", args.out / (name + "-stage2")))
     for model, run_dir in stages:
         out = run_dir / "scores.json"
-        run([sys.executable, str(Path(__file__).resolve()), "--score", str(run_dir / "checkpoints" / "last.ckpt"),
-             "--n", str(args.n), "--out", str(args.out), "--trainer", args.trainer], log, args.threads)
-        rows.append({"split": split, "condition": condition or "(v2)", "model": model, "run": str(run_dir),
-                     **json.loads(out.read_text()), "curve": curve(run_dir)})
+        run(
+            [
+                sys.executable,
+                str(Path(__file__).resolve()),
+                "--score",
+                str(run_dir / "checkpoints" / "last.ckpt"),
+                "--n",
+                str(args.n),
+                "--out",
+                str(args.out),
+                "--trainer",
+                args.trainer,
+            ],
+            log,
+            args.threads,
+        )
+        rows.append(
+            {
+                "split": split,
+                "condition": condition or "(v2)",
+                "model": model,
+                "run": str(run_dir),
+                **json.loads(out.read_text()),
+                "curve": curve(run_dir),
+            }
+        )
     return rows
 
 
@@ -133,19 +198,29 @@ def table(rows: list[dict]) -> str:
         cells += [f"{r.get('attributes/' + c, float('nan')):.3f}" for c in COLUMNS]
         cells += [f"{r.get(s, float('nan')):.3f}" for s in SWAP]
         lines.append("| " + " | ".join(cells) + " |")
-    curves = [f"- {r['split']} {r['model']} {r['condition']}: " + ", ".join(f"{s}: {c:.2f}/{h:.2f}"
-                                                                         for s, c, h in r["curve"])
-              for r in rows if r["curve"]]
+    curves = [
+        f"- {r['split']} {r['model']} {r['condition']}: " + ", ".join(f"{s}: {c:.2f}/{h:.2f}" for s, c, h in r["curve"])
+        for r in rows
+        if r["curve"]
+    ]
     if curves:
-        lines += ["", "Curves (generator step: colour/shape, callbacks=attributes on the first test captions):", *curves]
+        lines += [
+            "",
+            "Curves (generator step: colour/shape, callbacks=attributes on the first test captions):",
+            *curves,
+        ]
     return "\n".join(lines)
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--steps", type=int, default=1000, help="generator steps of every run")
-    p.add_argument("--condition", nargs="+", default=["concat", "projection", "aux"],
-                   help="discriminator conditions to compare (concat | projection | aux)")
+    p.add_argument(
+        "--condition",
+        nargs="+",
+        default=["concat", "projection", "aux"],
+        help="discriminator conditions to compare (concat | projection | aux)",
+    )
     p.add_argument("--split", nargs="+", default=["iid"], choices=["iid", "compositional"])
     p.add_argument("--stage2", action="store_true", help="also Stage-II on each Stage-I checkpoint")
     p.add_argument("--v2", action="store_true", help="also one StackGAN-v2 run per split")
@@ -169,17 +244,33 @@ def main() -> None:
         return
     encoders = {}
     for split in args.split:  # the encoders first (both splits in parallel)
-        encoders[split] = args.text_encoder if args.text_encoder and split == "iid" else \
-            args.out / f"text_encoder_{split}.ckpt"
+        encoders[split] = (
+            args.text_encoder if args.text_encoder and split == "iid" else args.out / f"text_encoder_{split}.ckpt"
+        )
     todo = [s for s, path in encoders.items() if not path.is_file()]
     import torch
 
     torch.set_num_threads(args.threads)
     with ThreadPoolExecutor(max(1, min(args.jobs, len(todo) or 1))) as pool:  # encoders beside the judges
-        trained = pool.map(lambda s: run([sys.executable, "-m", "gan_lab.text_encoder", "data=shapes",
-                                          f"data.test_split={s}", f"output={encoders[s]}", "progress_bar=false",
-                                          f"seed={args.seed}", f"epochs={args.encoder_epochs}", *data_overrides(args)],
-                                         args.out / "logs" / f"text_encoder_{s}.log", args.threads), todo)
+        trained = pool.map(
+            lambda s: run(
+                [
+                    sys.executable,
+                    "-m",
+                    "gan_lab.text_encoder",
+                    "data=shapes",
+                    f"data.test_split={s}",
+                    f"output={encoders[s]}",
+                    "progress_bar=false",
+                    f"seed={args.seed}",
+                    f"epochs={args.encoder_epochs}",
+                    *data_overrides(args),
+                ],
+                args.out / "logs" / f"text_encoder_{s}.log",
+                args.threads,
+            ),
+            todo,
+        )
         for split in args.split:
             prepare_judge(args, split)
         list(trained)

@@ -22,8 +22,9 @@ from gan_lab.metrics import FeatureCache, evaluate_generator
 def main(ckpt: str, n: int = 500) -> None:
     model, dm, g_steps = load_run(ckpt)
     torch.manual_seed(0)
-    results, protocol = evaluate_generator(model, dm, None, ["attributes"], n_samples=n, batch_size=100,
-                                           cache=FeatureCache("outputs/cache"))
+    results, protocol = evaluate_generator(
+        model, dm, None, ["attributes"], n_samples=n, batch_size=100, cache=FeatureCache("outputs/cache")
+    )
     print(f"{type(model).__name__} after {g_steps} generator steps, {n} test captions")
     print(markdown_table(results, protocol))
 

@@ -2,7 +2,8 @@
 networks, losses, optimisers and in-memory data, in one process, interleaved, after warm-up.
 
     python benchmarks/throughput.py                          # CPU, fp32, batch 64
-    python benchmarks/throughput.py --device cuda --precision bf16-mixed --batch 64 128 256 [--channels-last] [--compile]
+    python benchmarks/throughput.py --device cuda --precision bf16-mixed --batch 64 128 256 \
+        [--channels-last] [--compile]
 
 Prints a Markdown table (and writes it to benchmarks/results/throughput_<device>_<precision>.md, or --results DIR).
 """
@@ -35,15 +36,19 @@ MODELS = {  # name: (config overrides)
     "DCGAN 28×28×1": ["model=dcgan", "data=mnist_5k"],
     "DCGAN 32×32×3": ["model=dcgan", "data=mnist_5k", "data.image_size=32", "data.channels=3"],
     "WGAN-GP 32×32×3": ["model=wgan_gp", "data=mnist_5k", "data.image_size=32", "data.channels=3"],
-    "SNGAN-ResNet 32×32×3": ["model=sngan", "model/net=resnet", "data=mnist_5k", "data.image_size=32",
-                             "data.channels=3"],
+    "SNGAN-ResNet 32×32×3": [
+        "model=sngan",
+        "model/net=resnet",
+        "data=mnist_5k",
+        "data.image_size=32",
+        "data.channels=3",
+    ],
     # class-conditional: shared embedding, hierarchical z, projection D, SN in G and D, ortho reg, EMA (ch 8)
     "BigGAN 32×32×3": ["model=biggan", "data=mnist_5k", "data.image_size=32", "data.channels=3"],
     # text → image, Stage-I (CPU preset: 32 px, width 32): CA + KL, matching-aware D on mismatched captions
     "StackGAN Stage-I 32×32×3": ["model=stackgan", "data=shapes", "data.n_train=2000", "data.n_test=100"],
     # next to no compute: its gan_lab − plain time per step is the fixed cost of the Lightning loop
-    "DCGAN 28×28×1 width 2": ["model=dcgan", "data=mnist_5k", "model.generator.width=2",
-                              "model.discriminator.width=2"],
+    "DCGAN 28×28×1 width 2": ["model=dcgan", "data=mnist_5k", "model.generator.width=2", "model.discriminator.width=2"],
 }
 
 
@@ -79,10 +84,16 @@ def time_gan_lab(overrides, batch, steps, warmup, args, sync) -> float:
         model.generator, model.discriminator = torch.compile(model.generator), torch.compile(model.discriminator)
     clock = Clock(warmup, sync)
     trainer = L.Trainer(
-        accelerator=args.device, devices=1, precision=args.precision,
+        accelerator=args.device,
+        devices=1,
+        precision=args.precision,
         max_steps=optimizer_steps(warmup + steps, model.n_critic),
-        logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
-        callbacks=[clock], log_every_n_steps=50,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        callbacks=[clock],
+        log_every_n_steps=50,
     )
     trainer.fit(model, datamodule=datamodule)
     return steps / (clock.end - clock.start)
@@ -105,8 +116,11 @@ def time_plain(overrides, batch, steps, warmup, args, sync) -> float:
     ema = model.generator_ema
     gp = next((p for p in model.parts if isinstance(p, GradientPenalty)), None)
     ortho = next((p for p in model.parts if isinstance(p, Orthogonal)), None)
-    autocast = (torch.autocast(device.type, dtype=torch.bfloat16) if args.precision == "bf16-mixed"
-                else contextlib.nullcontext())
+    autocast = (
+        torch.autocast(device.type, dtype=torch.bfloat16)
+        if args.precision == "bf16-mixed"
+        else contextlib.nullcontext()
+    )
     g_gen = torch.Generator(device).manual_seed(0)
     order = torch.randperm(len(images), device=device)
     per_step, position = batch * n_critic, 0
@@ -117,7 +131,7 @@ def time_plain(overrides, batch, steps, warmup, args, sync) -> float:
             start = time.perf_counter()
         if position + per_step > len(order):
             order, position = torch.randperm(len(images), device=device), 0
-        index = order[position: position + per_step]
+        index = order[position : position + per_step]
         reals, ys = to_tanh_range(images[index]).chunk(n_critic), labels[index].chunk(n_critic)
         position += per_step
         for i, (real, y) in enumerate(zip(reals, ys)):
@@ -127,8 +141,11 @@ def time_plain(overrides, batch, steps, warmup, args, sync) -> float:
             for p in G.parameters():
                 p.requires_grad_(False)
             with autocast:
-                d_loss = (model.d_loss(D(real, y), D(fake.detach(), y)) if conditional
-                          else model.d_loss(D(real), D(fake.detach())))
+                d_loss = (
+                    model.d_loss(D(real, y), D(fake.detach(), y))
+                    if conditional
+                    else model.d_loss(D(real), D(fake.detach()))
+                )
                 if gp is not None:
                     x_hat = losses.random_interpolates(real, fake, g_gen)
                     critic = D(x_hat, y) if conditional else D(x_hat)
@@ -201,10 +218,14 @@ def main() -> None:
     parser.add_argument("--precision", default="32-true", choices=["32-true", "bf16-mixed"])
     parser.add_argument("--batch", type=int, nargs="+", default=[64])
     parser.add_argument("--steps", type=int, default=30, help="timed generator steps per round")
-    parser.add_argument("--seconds", type=float, default=None,
-                        help="instead of --steps: about this many timed seconds per round and loop (steps from a "
-                             "short calibration run of the plain loop; at least 2), the same precision for fast and "
-                             "slow models")
+    parser.add_argument(
+        "--seconds",
+        type=float,
+        default=None,
+        help="instead of --steps: about this many timed seconds per round and loop (steps from a "
+        "short calibration run of the plain loop; at least 2), the same precision for fast and "
+        "slow models",
+    )
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (gan_lab, plain, gan_lab, ...)")
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS), metavar="MODEL")
@@ -215,16 +236,21 @@ def main() -> None:
     cuda = args.device == "cuda"
     sync = torch.cuda.synchronize if cuda else (lambda: None)
     mem = "peak GPU MiB" if cuda else "RSS MiB"
-    title = (f"Generator steps/s — {args.device}, {args.precision}" + (", channels-last" if args.channels_last else "")
-             + (", torch.compile" if args.compile else ""))
+    title = (
+        f"Generator steps/s — {args.device}, {args.precision}"
+        + (", channels-last" if args.channels_last else "")
+        + (", torch.compile" if args.compile else "")
+    )
     length = f"≈ {args.seconds:g} s of" if args.seconds else f"{args.steps}"
-    notes = (f"{args.rounds} interleaved rounds (gan_lab, plain, gan_lab, ...) of {length} generator steps after "
-             f"{args.warmup} warm-up step(s); rates: median over rounds; ratio: median of each round's gan_lab / plain "
-             "rate (range: lowest and highest round); Δ ms/step: median of each round's gan_lab time per generator "
-             "step minus the plain loop's (for the width-2 net, which computes next to nothing: Lightning's fixed "
-             "cost per step); "
-             "gan_lab = Trainer.fit with its per-step logging (no progress bar, checkpoints or sample grids); plain = "
-             "the same nets, losses, optimisers and in-memory batches in a hand-written loop.")
+    notes = (
+        f"{args.rounds} interleaved rounds (gan_lab, plain, gan_lab, ...) of {length} generator steps after "
+        f"{args.warmup} warm-up step(s); rates: median over rounds; ratio: median of each round's gan_lab / plain "
+        "rate (range: lowest and highest round); Δ ms/step: median of each round's gan_lab time per generator "
+        "step minus the plain loop's (for the width-2 net, which computes next to nothing: Lightning's fixed "
+        "cost per step); "
+        "gan_lab = Trainer.fit with its per-step logging (no progress bar, checkpoints or sample grids); plain = "
+        "the same nets, losses, optimisers and in-memory batches in a hand-written loop."
+    )
     suffix = "_channels_last" * args.channels_last + "_compile" * args.compile
     out = args.results / f"throughput_{args.device}_{args.precision}{suffix}.md"
     args.results.mkdir(parents=True, exist_ok=True)
@@ -248,15 +274,46 @@ def main() -> None:
             ratios = [a / b for a, b in zip(rates["gan_lab"], rates["plain"])]
             ratio = statistics.median(ratios)
             extra_ms = statistics.median(1e3 / a - 1e3 / b for a, b in zip(rates["gan_lab"], rates["plain"]))
-            rows.append([name, batch, steps, lab, plain, ratio, f"{min(ratios):.3f}–{max(ratios):.3f}",
-                         f"{extra_ms:+.2f}", memory["gan_lab"], memory["plain"]])
-            print(f"{name} batch {batch}: gan_lab {lab:.2f} G-steps/s, plain {plain:.2f}, ratio {ratio:.3f} "
-                  f"(rounds of {steps} steps: gan_lab {[round(r, 2) for r in rates['gan_lab']]}, "
-                  f"plain {[round(r, 2) for r in rates['plain']]})", flush=True)
-            table = markdown(title, ["model", "batch", "timed steps", "gan_lab", "plain loop", "ratio",
-                                     "ratio range", "Δ ms/step", f"gan_lab {mem}", f"plain {mem}"], rows, notes)
+            rows.append(
+                [
+                    name,
+                    batch,
+                    steps,
+                    lab,
+                    plain,
+                    ratio,
+                    f"{min(ratios):.3f}–{max(ratios):.3f}",
+                    f"{extra_ms:+.2f}",
+                    memory["gan_lab"],
+                    memory["plain"],
+                ]
+            )
+            print(
+                f"{name} batch {batch}: gan_lab {lab:.2f} G-steps/s, plain {plain:.2f}, ratio {ratio:.3f} "
+                f"(rounds of {steps} steps: gan_lab {[round(r, 2) for r in rates['gan_lab']]}, "
+                f"plain {[round(r, 2) for r in rates['plain']]})",
+                flush=True,
+            )
+            table = markdown(
+                title,
+                [
+                    "model",
+                    "batch",
+                    "timed steps",
+                    "gan_lab",
+                    "plain loop",
+                    "ratio",
+                    "ratio range",
+                    "Δ ms/step",
+                    f"gan_lab {mem}",
+                    f"plain {mem}",
+                ],
+                rows,
+                notes,
+            )
             out.write_text(table)  # after every row: an interrupted run keeps what it measured
     print("\n" + table)
+
 
 if __name__ == "__main__":
     main()

@@ -47,7 +47,8 @@ def config(name: str, *overrides: str) -> DictConfig:
     with open_dict(cfg):
         if name == "train" and not any(o.startswith("paths.output_dir=") for o in overrides):
             folder = f"{time.strftime('%Y-%m-%d')}/{time.strftime('%H-%M-%S')}_" + run_name(
-                choices.get("model"), choices.get("data"), cfg.get("tags"))
+                choices.get("model"), choices.get("data"), cfg.get("tags")
+            )
             cfg.paths.output_dir = str(Path(cfg.paths.log_dir) / folder)
         del cfg["hydra"]
     return cfg
@@ -71,8 +72,14 @@ def load_model(ckpt: str | Path, device: str | torch.device = "cpu") -> Any:
 
 
 @torch.no_grad()
-def sample(model: Any, n: int = 64, labels: list[int] | torch.Tensor | None = None, seed: int | None = 0,
-           truncation: float | None = None, ema: bool = True) -> torch.Tensor:
+def sample(
+    model: Any,
+    n: int = 64,
+    labels: list[int] | torch.Tensor | None = None,
+    seed: int | None = 0,
+    truncation: float | None = None,
+    ema: bool = True,
+) -> torch.Tensor:
     """``n`` images in [0, 1] (conditional models: ``labels``, one per image, default classes in turn)."""
     from gan_lab.images import to_unit_range
 

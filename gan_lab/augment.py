@@ -1,11 +1,12 @@
 """Differentiable augmentation (DiffAugment, Zhao et al. 2020): colour, translation and cutout.
 
 A pure function of a batch: applied to real *and* fake images before the discriminator, in every D and G step
-(``+remedy=diffaugment``, ``model.remedies.diffaugment.policy=color,translation,cutout``; the model's input wrapper :class:`gan_lab.nets.DiscriminatorInput`
-calls it), so G learns through the augmentation and D never sees an un-augmented image. Every operation is
-differentiable in the images. ``group=m`` draws one random transform per ``m`` consecutive images (a PacGAN pack
-is augmented as one). The parameterised operations (``translate``, ``cutout``) are exact and testable by hand;
-the random draws follow the official implementation (github.com/mit-han-lab/data-efficient-gans).
+(``+remedy=diffaugment``, ``model.remedies.diffaugment.policy=color,translation,cutout``; the model's input wrapper
+:class:`gan_lab.nets.DiscriminatorInput` calls it), so G learns through the augmentation and D never sees an
+un-augmented image. Every operation is differentiable in the images. ``group=m`` draws one random transform per
+``m`` consecutive images (a PacGAN pack is augmented as one). The parameterised operations (``translate``,
+``cutout``) are exact and testable by hand; the random draws follow the official implementation
+(github.com/mit-han-lab/data-efficient-gans).
 """
 
 from __future__ import annotations
@@ -68,8 +69,7 @@ def random_cutout(x: Tensor, group: int = 1, ratio: float = 0.5) -> Tensor:
     h, w = x.shape[2:]
     size = int(min(h, w) * ratio + 0.5)
     n = len(x)
-    return cutout(x, _integers(0, w + (1 - size % 2), n, group, x), _integers(0, h + (1 - size % 2), n, group, x),
-                  size)
+    return cutout(x, _integers(0, w + (1 - size % 2), n, group, x), _integers(0, h + (1 - size % 2), n, group, x), size)
 
 
 OPERATIONS = {"color": color, "translation": random_translation, "cutout": random_cutout}

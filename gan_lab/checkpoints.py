@@ -32,12 +32,22 @@ from gan_lab.steps import generator_steps
 # What a stored config may instantiate: the public classes defined in these modules (and their submodules), and
 # public functions where the module says "functions" (losses, data sources, toy-data centres, the progress bar).
 ALLOWED_MODULES = {
-    "gan_lab.models": "classes", "gan_lab.nets": "classes", "gan_lab.losses": "functions",
-    "gan_lab.data": "classes", "gan_lab.data.sources": "functions", "gan_lab.data.toy": "functions",
-    "gan_lab.callbacks": "classes", "gan_lab.callbacks.progress": "functions", "gan_lab.loggers": "classes",
-    "gan_lab.metrics": "classes", "gan_lab.sweep": "classes",
-    "torch.optim": "classes", "torch.nn": "classes", "lightning.pytorch.callbacks": "classes",
-    "lightning.pytorch.loggers": "classes", "lightning.pytorch.profilers": "classes",
+    "gan_lab.models": "classes",
+    "gan_lab.nets": "classes",
+    "gan_lab.losses": "functions",
+    "gan_lab.data": "classes",
+    "gan_lab.data.sources": "functions",
+    "gan_lab.data.toy": "functions",
+    "gan_lab.callbacks": "classes",
+    "gan_lab.callbacks.progress": "functions",
+    "gan_lab.loggers": "classes",
+    "gan_lab.metrics": "classes",
+    "gan_lab.sweep": "classes",
+    "torch.optim": "classes",
+    "torch.nn": "classes",
+    "lightning.pytorch.callbacks": "classes",
+    "lightning.pytorch.loggers": "classes",
+    "lightning.pytorch.profilers": "classes",
     "lightning.pytorch.trainer": "classes",
 }
 ALIASES = {"lightning.pytorch.Trainer": "lightning.pytorch.trainer.trainer.Trainer"}  # names configs use
@@ -60,8 +70,12 @@ def allowed_target(target: Any) -> bool:
         return False
     target = ALIASES.get(target, target)
     module, _, name = target.rpartition(".")
-    if not name.isidentifier() or name.startswith("_") or any(
-            not p.isidentifier() or p.startswith("_") for p in module.split(".")) or _allowed_module(module) is None:
+    if (
+        not name.isidentifier()
+        or name.startswith("_")
+        or any(not p.isidentifier() or p.startswith("_") for p in module.split("."))
+        or _allowed_module(module) is None
+    ):
         return False
     try:
         obj = getattr(importlib.import_module(module), name)
@@ -80,7 +94,9 @@ def load_weights(path: str | Path, what: str = "checkpoint") -> dict[str, Any]:
     if path.is_dir():
         raise CheckpointError(f"{what} {path} is a directory, not a checkpoint file (e.g. <run>/checkpoints/last.ckpt)")
     if not path.is_file():
-        raise CheckpointError(f"{what} {path} does not exist (runs keep theirs in outputs/<date>/<time>_<model>-<data>/checkpoints/)")
+        raise CheckpointError(
+            f"{what} {path} does not exist (runs keep theirs in outputs/<date>/<time>_<model>-<data>/checkpoints/)"
+        )
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
@@ -105,16 +121,26 @@ def load_weights(path: str | Path, what: str = "checkpoint") -> dict[str, Any]:
 
 def _refusal(err: Exception) -> str:
     """The reason line of torch's weights-only refusal (e.g. "Trying to load unsupported GLOBAL posix.system ...")."""
-    skip = ("Weights only load failed", "Please file an issue", "Check the documentation", "In PyTorch 2.6",
-            "Re-running", "(1)", "(2)", "WeightsUnpickler error")
+    skip = (
+        "Weights only load failed",
+        "Please file an issue",
+        "Check the documentation",
+        "In PyTorch 2.6",
+        "Re-running",
+        "(1)",
+        "(2)",
+        "WeightsUnpickler error",
+    )
     lines = [" ".join(line.split()) for line in str(err).splitlines()]
     reasons = [line for line in lines if line and not line.startswith(skip)]
     return (reasons[-1] if reasons else "it asks to import or run code")[:200].rstrip(".")
 
 
 def _corrupt(path: Path, err: Exception) -> str:
-    return (f"checkpoint {path} is corrupt or not a PyTorch checkpoint ({_one_line(err)}); use another "
-            "one of the run, e.g. checkpoints/epochNNN.ckpt")
+    return (
+        f"checkpoint {path} is corrupt or not a PyTorch checkpoint ({_one_line(err)}); use another "
+        "one of the run, e.g. checkpoints/epochNNN.ckpt"
+    )
 
 
 def check_targets(config: Any, path: str | Path, key: str = "") -> None:
@@ -163,15 +189,17 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[An
     except Exception as err:
         if (reason := user_error(err)) is not None:  # e.g. its Stage-I checkpoint refused: that one line
             raise reason from None
-        raise CheckpointError(f"cannot build the model the config stored in {path} describes "
-                              f"({_one_line(err)})") from None
+        raise CheckpointError(
+            f"cannot build the model the config stored in {path} describes ({_one_line(err)})"
+        ) from None
     finally:
         _LOADING.discard(key)
     try:
         model.load_state_dict(ckpt["state_dict"])
     except Exception as err:
-        raise CheckpointError(f"the weights in {path} do not fit the model its config describes "
-                              f"({_one_line(err)})") from None
+        raise CheckpointError(
+            f"the weights in {path} do not fit the model its config describes ({_one_line(err)})"
+        ) from None
     step = ckpt.get("global_step", 0)
     if not isinstance(step, int) or isinstance(step, bool) or step < 0:
         raise CheckpointError(f"{path} holds global_step={str(step)[:50]!r}: not a step count")

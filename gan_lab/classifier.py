@@ -22,14 +22,19 @@ def train_classifier(cfg: DictConfig) -> dict[str, float]:
     datamodule = instantiate(cfg.data, batch_size=cfg.batch_size)
     if not datamodule.num_classes:
         raise ConfigError(f"data {datamodule.name} has no class labels (data.num_classes is null): nothing to classify")
-    module = ClassifierModule(datamodule.channels, datamodule.image_size, datamodule.num_classes, lr=cfg.lr,
-                              dataset=datamodule.name)
+    module = ClassifierModule(
+        datamodule.channels, datamodule.image_size, datamodule.num_classes, lr=cfg.lr, dataset=datamodule.name
+    )
     output = Path(cfg.output)
     trainer = L.Trainer(
-        max_epochs=cfg.epochs, max_steps=cfg.max_steps, accelerator=cfg.accelerator, devices=1,
+        max_epochs=cfg.epochs,
+        max_steps=cfg.max_steps,
+        accelerator=cfg.accelerator,
+        devices=1,
         default_root_dir=output.parent,
         logger=TensorBoardLogger(output.parent, name=output.stem),
-        callbacks=[RichProgressBar()] if cfg.progress_bar else [], enable_checkpointing=False,
+        callbacks=[RichProgressBar()] if cfg.progress_bar else [],
+        enable_checkpointing=False,
         enable_progress_bar=cfg.progress_bar,
     )
     trainer.fit(module, datamodule=datamodule)

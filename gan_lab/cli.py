@@ -15,8 +15,13 @@ import hydra
 from gan_lab.errors import GanLabError
 
 # conf/ of the checkout, or gan_lab/conf inside an installed wheel (pyproject.toml ships it there)
-CONFIG_DIR = str(next(p for p in (Path(__file__).resolve().parent / "conf", Path(__file__).resolve().parents[1] / "conf")
-                      if p.is_dir()))
+CONFIG_DIR = str(
+    next(
+        p
+        for p in (Path(__file__).resolve().parent / "conf", Path(__file__).resolve().parents[1] / "conf")
+        if p.is_dir()
+    )
+)
 log = logging.getLogger("gan_lab")
 
 
@@ -61,8 +66,9 @@ def check_log_dir(argv: list[str]) -> None:
     command line, as one line."""
     values = dict(arg.lstrip("+").split("=", 1) for arg in argv if "=" in arg)
     log_dir = Path(values.get("paths.log_dir") or Path(values.get("paths.root_dir", ".")) / "outputs")
-    folders = [("paths.log_dir", log_dir)] + ([("hydra.run.dir", Path(values["hydra.run.dir"]))]
-                                               if values.get("hydra.run.dir") else [])
+    folders = [("paths.log_dir", log_dir)] + (
+        [("hydra.run.dir", Path(values["hydra.run.dir"]))] if values.get("hydra.run.dir") else []
+    )
     for key, folder in folders:
         if "${" in str(folder):
             continue

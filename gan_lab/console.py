@@ -92,8 +92,9 @@ def check_device(cfg: DictConfig) -> None:
         raise ConfigError(
             f"trainer.accelerator=gpu asks for {wanted} GPU(s) but this machine has {have}: "
             "drop trainer=gpu/ddp (the default trainer uses the CPU), or set trainer.devices to at most "
-            f"{have}" if have else
-            f"trainer.accelerator=gpu asks for {wanted} GPU(s) but this machine has none (torch.cuda."
+            f"{have}"
+            if have
+            else f"trainer.accelerator=gpu asks for {wanted} GPU(s) but this machine has none (torch.cuda."
             "is_available() is False): drop trainer=gpu/ddp to train on the CPU, or run on a machine with a GPU"
         )
 

@@ -35,9 +35,19 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     features = "features" in needs(cfg.metrics, datamodule.yields)  # (text scores alone need no feature network)
     network = instantiate(cfg.features) if features else None
     results, protocol = evaluate_generator(
-        model, datamodule, network, metrics=list(cfg.metrics), n_samples=cfg.n_samples, n_real=cfg.n_real,
-        split=cfg.split, batch_size=cfg.batch_size, cache=FeatureCache(cfg.cache_dir), seed=cfg.seed,
-        truncation=cfg.truncation, ema=cfg.ema, progress=True,
+        model,
+        datamodule,
+        network,
+        metrics=list(cfg.metrics),
+        n_samples=cfg.n_samples,
+        n_real=cfg.n_real,
+        split=cfg.split,
+        batch_size=cfg.batch_size,
+        cache=FeatureCache(cfg.cache_dir),
+        seed=cfg.seed,
+        truncation=cfg.truncation,
+        ema=cfg.ema,
+        progress=True,
     )
     protocol = {"checkpoint": str(cfg.ckpt), "generator_steps": g_steps, **protocol}
     out = Path(cfg.out_dir) if cfg.out_dir else Path(cfg.ckpt).resolve().parent.parent / "eval"

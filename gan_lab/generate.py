@@ -28,8 +28,10 @@ from gan_lab.nets.conditional import check_labels
 def requested_labels(model, classes, n: int) -> torch.Tensor | None:
     """``n`` labels per requested class (conditional models), or None for unconditional ones."""
     if model.condition is Condition.TEXT and classes is not None:
-        raise ConfigError("classes= is for class-conditional models; this checkpoint's model draws from text: pass "
-                          "text=\"a large red circle at the top left\"")
+        raise ConfigError(
+            "classes= is for class-conditional models; this checkpoint's model draws from text: pass "
+            'text="a large red circle at the top left"'
+        )
     if model.condition is not Condition.CLASS:
         if classes is not None:
             raise ConfigError("classes= is for conditional models; this checkpoint's model is unconditional")
@@ -44,11 +46,13 @@ def requested_captions(model, text) -> list[str] | None:
     if text is None:
         return None
     if model.condition is not Condition.TEXT:
-        raise ConfigError(f"text= is for text-to-image models (model=stackgan, stackgan_stage2, stackgan_v2); this "
-                          f"checkpoint's model ({type(model).__name__}) does not read text")
+        raise ConfigError(
+            f"text= is for text-to-image models (model=stackgan, stackgan_stage2, stackgan_v2); this "
+            f"checkpoint's model ({type(model).__name__}) does not read text"
+        )
     captions = [str(t) for t in text] if isinstance(text, (list, tuple, ListConfig)) else [str(text)]
     if not captions:
-        raise ConfigError("text=[] holds no caption: pass text=\"a large red circle at the top left\"")
+        raise ConfigError('text=[] holds no caption: pass text="a large red circle at the top left"')
     return captions
 
 
@@ -77,8 +81,9 @@ def check_count(name: str, value, at_least: int = 1) -> int:
     return value
 
 
-def draw_batches(model, count: int, n: int, conditions: torch.Tensor | None, seed: int, truncation, ema: bool,
-                 device) -> Iterator[torch.Tensor]:
+def draw_batches(
+    model, count: int, n: int, conditions: torch.Tensor | None, seed: int, truncation, ema: bool, device
+) -> Iterator[torch.Tensor]:
     """``count`` images in [0, 1] on the CPU, ``BATCH_SIZE`` at a time; image i gets ``conditions[i // n]`` (a
     class id or a caption embedding; None: unconditional). The same seed gives the same images."""
     g = torch.Generator(device).manual_seed(seed)
@@ -100,8 +105,10 @@ def generate(cfg: DictConfig) -> Path:
         conditions = requested_labels(model, cfg.classes, 1)
     count = n if conditions is None else n * len(conditions)
     if count > GRID_MAX and not cfg.files:
-        raise ConfigError(f"{count} images do not fit one grid (at most {GRID_MAX}): lower n, or pass files=true to "
-                          f"write them all as PNG files (the grid then shows the first {GRID_MAX})")
+        raise ConfigError(
+            f"{count} images do not fit one grid (at most {GRID_MAX}): lower n, or pass files=true to "
+            f"write them all as PNG files (the grid then shows the first {GRID_MAX})"
+        )
     out = Path(cfg.out_dir) if cfg.out_dir else Path(cfg.ckpt).resolve().parent.parent / "generated"
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(cfg.seed)  # noise drawn inside G (StackGAN's conditioning augmentation) is seeded too
@@ -109,10 +116,11 @@ def generate(cfg: DictConfig) -> Path:
     batches = draw_batches(model, count, n, conditions, cfg.seed, cfg.truncation, cfg.ema, cfg.device)
     for start, batch in zip(range(0, count, BATCH_SIZE), batches):
         if start < GRID_MAX:
-            shown.append(batch[:GRID_MAX - start])
+            shown.append(batch[: GRID_MAX - start])
         for i, image in enumerate(batch if cfg.files else (), start):  # streamed to disk, batch by batch
-            suffix = "" if conditions is None else (f"_caption{i // n}" if captions else
-                                                    f"_class{int(conditions[i // n])}")
+            suffix = (
+                "" if conditions is None else (f"_caption{i // n}" if captions else f"_class{int(conditions[i // n])}")
+            )
             save_image(image, out / f"{i:05d}{suffix}.png")
     images = torch.cat(shown)
     trunc = f"_trunc{cfg.truncation}" if cfg.truncation else ""
@@ -120,12 +128,15 @@ def generate(cfg: DictConfig) -> Path:
     nrow = n if conditions is not None and n <= 16 else nrow
     save_image(images, grid, nrow=nrow, padding=2)
     if captions is not None and nrow == n and len(images) == count:  # one row per caption, captions beside it
-        shown = annotate(make_grid(images, nrow=nrow, padding=2), f"generator step {g_steps}", captions,
-                         cell=images.shape[-2] + 2)
+        shown = annotate(
+            make_grid(images, nrow=nrow, padding=2), f"generator step {g_steps}", captions, cell=images.shape[-2] + 2
+        )
         save_image(shown, grid.with_name(grid.stem + "_captions.png"))
     what = f" ({n} for each of {len(captions)} caption{'s' if len(captions) > 1 else ''})" if captions else ""
-    print(f"{count} images{what} from generator step {g_steps} -> {grid}"
-          + (f" (+ {count} PNG files)" if cfg.files else ""))
+    print(
+        f"{count} images{what} from generator step {g_steps} -> {grid}"
+        + (f" (+ {count} PNG files)" if cfg.files else "")
+    )
     return grid
 
 

@@ -39,15 +39,24 @@ def groups(conf: Path = CONF) -> list[str]:
 
 
 def help_text(conf: Path = CONF) -> str:
-    lines = ["usage: python -m gan_lab [group=option ...] [key=value ...] [-m for sweeps]", "",
-             "Train a GAN (PyTorch Lightning + Hydra). Runs go to outputs/<date>/<time>_<model>-<data>/ "
-             "(samples, checkpoints, TensorBoard).", "", EXAMPLES, "config groups (group=option):"]
+    lines = [
+        "usage: python -m gan_lab [group=option ...] [key=value ...] [-m for sweeps]",
+        "",
+        "Train a GAN (PyTorch Lightning + Hydra). Runs go to outputs/<date>/<time>_<model>-<data>/ "
+        "(samples, checkpoints, TensorBoard).",
+        "",
+        EXAMPLES,
+        "config groups (group=option):",
+    ]
     for group in groups(conf):
         folder = conf / group
         lines.append(f"  {group}:")
         for path in sorted(folder.glob("*.yaml")):
             lines.append(f"    {path.stem:<22} {describe(path)}")
-    lines += ["", "other options: seed=0, verbose=true (framework tips and warnings), ckpt_path=<ckpt> (resume);",
-              "python -m gan_lab --cfg job shows every key; --hydra-help shows Hydra's own help.",
-              "documentation: docs/ in the source tree (make docs builds the site; make docs-serve serves it)."]
+    lines += [
+        "",
+        "other options: seed=0, verbose=true (framework tips and warnings), ckpt_path=<ckpt> (resume);",
+        "python -m gan_lab --cfg job shows every key; --hydra-help shows Hydra's own help.",
+        "documentation: docs/ in the source tree (make docs builds the site; make docs-serve serves it).",
+    ]
     return "\n".join(lines)

@@ -14,14 +14,14 @@ from enum import StrEnum
 class Condition(StrEnum):
     """What a generator is conditioned on besides z."""
 
-    NONE = "none"    # G(z)
+    NONE = "none"  # G(z)
     CLASS = "class"  # G(z, class id)
-    TEXT = "text"    # G(z, caption embedding)
+    TEXT = "text"  # G(z, caption embedding)
 
 
 class Yields(StrEnum):
     """What a data module's batches hold."""
 
-    IMAGES = "images"        # (images (B, C, H, W) in [-1, 1], class ids)
-    POINTS = "points"        # (2-D points stored as (B, 2, 1, 1), mixture component ids): the toy mixtures
+    IMAGES = "images"  # (images (B, C, H, W) in [-1, 1], class ids)
+    POINTS = "points"  # (2-D points stored as (B, 2, 1, 1), mixture component ids): the toy mixtures
     CAPTIONED = "captioned"  # (images, class ids, caption embeddings)

@@ -14,8 +14,21 @@ from typing import Any
 STABILIZERS = "gan_lab.models.stabilizers"
 REMEDIES = "gan_lab.models.remedies"
 RUNTIME = ("seed", "d_probability", "channels_last", "torch_compile", "collapse_patience")
-FLAT = ("gradient_penalty", "gp_weight", "r1_weight", "ortho_weight", "ema_decay", "ema_start", "lr_scheduler",
-        "pack", "augment", "minibatch", "unroll_steps", "unroll_lr", "unroll_rule") + RUNTIME
+FLAT = (
+    "gradient_penalty",
+    "gp_weight",
+    "r1_weight",
+    "ortho_weight",
+    "ema_decay",
+    "ema_start",
+    "lr_scheduler",
+    "pack",
+    "augment",
+    "minibatch",
+    "unroll_steps",
+    "unroll_lr",
+    "unroll_rule",
+) + RUNTIME
 
 
 def upgrade_model_config(model: dict[str, Any]) -> dict[str, Any]:
@@ -25,20 +38,29 @@ def upgrade_model_config(model: dict[str, Any]) -> dict[str, Any]:
         return model
     old = {key: model[key] for key in FLAT if key in model}
     model = {key: value for key, value in model.items() if key not in FLAT}
-    if model.get("_target_") in ("gan_lab.models.StackGAN", "gan_lab.models.StackGANStageII",
-                                 "gan_lab.models.StackGANv2"):
+    if model.get("_target_") in (
+        "gan_lab.models.StackGAN",
+        "gan_lab.models.StackGANStageII",
+        "gan_lab.models.StackGANv2",
+    ):
         model.pop("d_loss", None)  # never used: the matching-aware critic
     stabilizers, remedies = dict(model.get("stabilizers") or {}), dict(model.get("remedies") or {})
     if old.get("gradient_penalty") is not None:
-        stabilizers["gp"] = {"_target_": f"{STABILIZERS}.GradientPenalty", "penalty": old["gradient_penalty"],
-                             "weight": old.get("gp_weight", 10.0)}
+        stabilizers["gp"] = {
+            "_target_": f"{STABILIZERS}.GradientPenalty",
+            "penalty": old["gradient_penalty"],
+            "weight": old.get("gp_weight", 10.0),
+        }
     if old.get("r1_weight"):
         stabilizers["r1"] = {"_target_": f"{STABILIZERS}.R1", "gamma": old["r1_weight"]}
     if old.get("ortho_weight"):
         stabilizers["ortho"] = {"_target_": f"{STABILIZERS}.Orthogonal", "beta": old["ortho_weight"]}
     if old.get("ema_decay"):
-        stabilizers["ema"] = {"_target_": f"{STABILIZERS}.EMA", "decay": old["ema_decay"],
-                              "start": old.get("ema_start", 0)}
+        stabilizers["ema"] = {
+            "_target_": f"{STABILIZERS}.EMA",
+            "decay": old["ema_decay"],
+            "start": old.get("ema_start", 0),
+        }
     if old.get("lr_scheduler") is not None:
         stabilizers["lr_schedule"] = {"_target_": f"{STABILIZERS}.LRSchedule", "schedule": old["lr_scheduler"]}
     if (old.get("pack") or 1) > 1:
@@ -48,7 +70,11 @@ def upgrade_model_config(model: dict[str, Any]) -> dict[str, Any]:
     if old.get("minibatch"):
         remedies["minibatch"] = {"_target_": f"{REMEDIES}.Minibatch", "kind": old["minibatch"]}
     if old.get("unroll_steps"):
-        remedies["unrolled"] = {"_target_": f"{REMEDIES}.Unrolled", "steps": old["unroll_steps"],
-                                "lr": old.get("unroll_lr"), "rule": old.get("unroll_rule", "adam")}
+        remedies["unrolled"] = {
+            "_target_": f"{REMEDIES}.Unrolled",
+            "steps": old["unroll_steps"],
+            "lr": old.get("unroll_lr"),
+            "rule": old.get("unroll_rule", "adam"),
+        }
     runtime = {"_target_": "gan_lab.models.Runtime", **{key: old[key] for key in RUNTIME if key in old}}
     return model | {"stabilizers": stabilizers, "remedies": remedies, "runtime": runtime}

@@ -65,22 +65,34 @@ def run_hparams(cfg: DictConfig, choices: dict[str, Any] | None = None) -> dict[
     g_net, d_net = _short(m.get("generator")), _short(m.get("discriminator"))
     parts = {**(m.get("stabilizers") or {}), **(m.get("remedies") or {})}
     stabilisers = [f"{name}({_part_value(part)})" for name, part in parts.items() if part is not None] + [
-        name for name, on in (("spectral_norm", bool(get("model.discriminator.spectral_norm"))),
-                              ("attention", get("model.generator.attention_at") is not None)) if on]
+        name
+        for name, on in (
+            ("spectral_norm", bool(get("model.discriminator.spectral_norm"))),
+            ("attention", get("model.generator.attention_at") is not None),
+        )
+        if on
+    ]
     values = {
         "model": choices.get("model") or _short(m),
         "net": choices.get("model/net") or f"{g_net}/{d_net}",
         "data": choices.get("data") or _short(cfg.data),
         "experiment": choices.get("experiment"),
-        "d_loss": _short(m.get("d_loss")), "g_loss": _short(m.get("g_loss")),
-        "g_lr": get("model.g_optimizer.lr"), "d_lr": get("model.d_optimizer.lr"),
+        "d_loss": _short(m.get("d_loss")),
+        "g_loss": _short(m.get("g_loss")),
+        "g_lr": get("model.g_optimizer.lr"),
+        "d_lr": get("model.d_optimizer.lr"),
         "betas": str(list(get("model.g_optimizer.betas", []) or [])),
-        "n_critic": m.get("n_critic"), "batch_size": get("data.batch_size"), "accumulate": m.get("accumulate"),
+        "n_critic": m.get("n_critic"),
+        "batch_size": get("data.batch_size"),
+        "accumulate": m.get("accumulate"),
         "conditioning": "/".join(str(c) for c in (m.get("g_conditioning"), m.get("d_conditioning")) if c) or None,
         "stabilizers": ",".join(stabilisers) or "none",
-        "image_size": get("data.image_size"), "latent_dim": m.get("latent_dim"),
-        "max_steps": get("trainer.max_steps"), "precision": str(get("trainer.precision")),
-        "seed": cfg.get("seed"), "tags": ",".join(map(str, cfg.get("tags") or [])) or None,
+        "image_size": get("data.image_size"),
+        "latent_dim": m.get("latent_dim"),
+        "max_steps": get("trainer.max_steps"),
+        "precision": str(get("trainer.precision")),
+        "seed": cfg.get("seed"),
+        "tags": ",".join(map(str, cfg.get("tags") or [])) or None,
     }
     return {k: v for k, v in values.items() if v is not None}
 
@@ -98,7 +110,8 @@ class GanTensorBoardLogger(TensorBoardLogger):
     def log_metrics(self, metrics: dict[str, Any], step: int | None = None) -> None:
         if not self._layout_written:
             self.experiment.add_custom_scalars(
-                {c: {t: ["Multiline", tags] for t, tags in charts.items()} for c, charts in self.layout.items()})
+                {c: {t: ["Multiline", tags] for t, tags in charts.items()} for c, charts in self.layout.items()}
+            )
             self._layout_written = True
         super().log_metrics({k: v for k, v in metrics.items() if k not in HIDDEN}, step)
 

@@ -61,8 +61,7 @@ def g_least_squares(fake_out: Tensor) -> Tensor:
 
 def random_interpolates(real: Tensor, fake: Tensor, generator: torch.Generator | None = None) -> Tensor:
     """x̂ = α·x + (1-α)·x̃ with one α ~ U[0, 1] per sample (not per pixel), ready for an input gradient."""
-    alpha = torch.rand((len(real),) + (1,) * (real.ndim - 1), device=real.device, dtype=real.dtype,
-                       generator=generator)
+    alpha = torch.rand((len(real),) + (1,) * (real.ndim - 1), device=real.device, dtype=real.dtype, generator=generator)
     return torch.lerp(fake.detach().to(real.dtype), real.detach(), alpha).requires_grad_(True)  # bf16 G: real dtype
 
 

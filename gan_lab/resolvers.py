@@ -26,7 +26,6 @@ def resume_dir(ckpt_path: str | None, new_dir: str) -> str:
 OmegaConf.register_new_resolver("resume_dir", resume_dir, replace=True)
 
 
-
 def run_name(model: str, data: str, tags: list | str | None = None) -> str:
     """``<model>-<data>[-<tag>...]``: the end of a run folder's name, so TensorBoard's run list tells a DCGAN
     from a WGAN-GP (``tags=[baseline]`` adds words of your own)."""

@@ -20,8 +20,7 @@ import torch
 from torch import Tensor
 
 
-def drs_acceptance(logits: Tensor, max_logit: float | Tensor, eps: float = 1e-6,
-                   gamma: float | Tensor = 0.0) -> Tensor:
+def drs_acceptance(logits: Tensor, max_logit: float | Tensor, eps: float = 1e-6, gamma: float | Tensor = 0.0) -> Tensor:
     """σ(F(x)) of each logit, F = Δ − log(1 − exp(Δ − ε)) − γ with Δ = D̃(x) − D̃* (≤ 0)."""
     delta = (logits - max_logit).clamp(max=0.0)
     return torch.sigmoid(delta - torch.log1p(-torch.exp(delta - eps)) - gamma)
@@ -35,9 +34,17 @@ def drs_gamma(logits: Tensor, max_logit: float | Tensor, percentile: float, eps:
 
 
 @torch.no_grad()
-def rejection_sample(draw: Callable[[int], Tensor], critic: Callable[[Tensor], Tensor], n: int, batch: int = 1000,
-                     burn_in: int = 10_000, percentile: float | None = None, eps: float = 1e-6,
-                     generator: torch.Generator | None = None, max_draws: int = 200) -> tuple[Tensor, float]:
+def rejection_sample(
+    draw: Callable[[int], Tensor],
+    critic: Callable[[Tensor], Tensor],
+    n: int,
+    batch: int = 1000,
+    burn_in: int = 10_000,
+    percentile: float | None = None,
+    eps: float = 1e-6,
+    generator: torch.Generator | None = None,
+    max_draws: int = 200,
+) -> tuple[Tensor, float]:
     """``n`` samples kept by DRS from ``draw(batch)`` (G's samples) and ``critic`` (raw logits); (samples, the
     share of drawn samples accepted). ``percentile``: γ from the burn-in (None: γ = 0, plain rejection)."""
     logits = torch.cat([critic(draw(batch)).flatten() for _ in range(max(1, -(-burn_in // batch)))])
@@ -56,14 +63,17 @@ def rejection_sample(draw: Callable[[int], Tensor], critic: Callable[[Tensor], T
             break
     samples = torch.cat(kept)
     if len(samples) < n:
-        raise RuntimeError(f"rejection sampling accepted {len(samples)} of {drawn} samples, fewer than {n}: "
-                           "raise max_draws or the percentile")
+        raise RuntimeError(
+            f"rejection sampling accepted {len(samples)} of {drawn} samples, fewer than {n}: "
+            "raise max_draws or the percentile"
+        )
     return samples[:n], len(samples) / drawn
 
 
 @torch.no_grad()
-def lipschitz_estimate(critic: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor,
-                       min_distance: float = 1e-3) -> Tensor:
+def lipschitz_estimate(
+    critic: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor, min_distance: float = 1e-3
+) -> Tensor:
     """K = max over pairs |D(x) − D(y)| / ‖x − y‖₂ of a real and a fake batch (DOT's K_eff); pairs closer than
     ``min_distance`` are left out (on 2-D data a fake can land on a real point, and the ratio is then noise)."""
     d_real, d_fake = critic(real).flatten(), critic(fake).flatten()
@@ -72,8 +82,15 @@ def lipschitz_estimate(critic: Callable[[Tensor], Tensor], real: Tensor, fake: T
     return ratio[distance >= min_distance].max()
 
 
-def dot_refine(critic: Callable[[Tensor], Tensor], y: Tensor, k: float | Tensor, steps: int = 30, lr: float = 0.01,
-               delta: float = 1e-3, optimizer: str = "adam") -> Tensor:
+def dot_refine(
+    critic: Callable[[Tensor], Tensor],
+    y: Tensor,
+    k: float | Tensor,
+    steps: int = 30,
+    lr: float = 0.01,
+    delta: float = 1e-3,
+    optimizer: str = "adam",
+) -> Tensor:
     """Each sample moved to argmin_x ‖x − y + δ‖₂ − D(x)/K by ``steps`` steps of Adam (the paper's) or SGD, from
     x = y; D's parameters get no gradient."""
     y = y.detach()

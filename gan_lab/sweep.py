@@ -17,8 +17,9 @@ from omegaconf import DictConfig, OmegaConf
 def collect_trials(sweep_dir: Path) -> list[dict[str, Any]]:
     """One row per finished trial: its overrides and the final metrics it wrote to ``metrics.json``."""
     rows = []
-    for metrics_file in sorted(sweep_dir.glob("*/metrics.json"), key=lambda p: int(p.parent.name)
-                               if p.parent.name.isdigit() else p.parent.name):
+    for metrics_file in sorted(
+        sweep_dir.glob("*/metrics.json"), key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else p.parent.name
+    ):
         run = metrics_file.parent
         overrides = OmegaConf.load(run / ".hydra" / "overrides.yaml") if (run / ".hydra").is_dir() else []
         rows.append({"trial": run.name, "overrides": " ".join(overrides), **json.loads(metrics_file.read_text())})

@@ -33,9 +33,11 @@ def evaluate_encoder(encoder, split, n_candidates: int, seed: int = 0) -> dict[s
     image_features = encoder.image_features(to_tanh_range(split.images.cpu()))
     text = encoder(captions)
     g = torch.Generator().manual_seed(seed)
-    return {"r_precision": r_precision(image_features, text, n_candidates, generator=g),
-            "r_precision_other_class": r_precision(image_features, text, n_candidates, split.classes.cpu(), g),
-            "chance": 1 / n_candidates}
+    return {
+        "r_precision": r_precision(image_features, text, n_candidates, generator=g),
+        "r_precision_other_class": r_precision(image_features, text, n_candidates, split.classes.cpu(), g),
+        "chance": 1 / n_candidates,
+    }
 
 
 def train_text_encoder(cfg: DictConfig) -> dict[str, float]:
@@ -45,20 +47,43 @@ def train_text_encoder(cfg: DictConfig) -> dict[str, float]:
     if getattr(train, "captions", None) is None:
         raise ConfigError(f"{datamodule.name} has no caption text to train a text encoder on (e.g. data=shapes)")
     if len(train) < cfg.batch_size:
-        raise ConfigError(f"the training split has {len(train)} images, fewer than one batch of batch_size="
-                          f"{cfg.batch_size}: lower batch_size")
+        raise ConfigError(
+            f"the training split has {len(train)} images, fewer than one batch of batch_size="
+            f"{cfg.batch_size}: lower batch_size"
+        )
     vocabulary = Vocabulary.from_captions(c for cs in train.captions for c in cs)
-    config = {"vocabulary": vocabulary.words, "embedding_dim": cfg.embedding_dim, "word_dim": cfg.word_dim,
-              "hidden": cfg.hidden, "channels": datamodule.channels, "image_size": datamodule.image_size,
-              "width": cfg.width, "dataset": datamodule.name, "temperature": cfg.temperature, "epochs": cfg.epochs}
+    config = {
+        "vocabulary": vocabulary.words,
+        "embedding_dim": cfg.embedding_dim,
+        "word_dim": cfg.word_dim,
+        "hidden": cfg.hidden,
+        "channels": datamodule.channels,
+        "image_size": datamodule.image_size,
+        "width": cfg.width,
+        "dataset": datamodule.name,
+        "temperature": cfg.temperature,
+        "epochs": cfg.epochs,
+    }
     module = ContrastiveModule(config, cfg.lr, cfg.temperature, cfg.epochs)
-    loader = DataLoader(CaptionPairs(train.images.cpu(), train.captions, vocabulary), batch_size=cfg.batch_size,
-                        shuffle=True, drop_last=True, collate_fn=as_batch)
+    loader = DataLoader(
+        CaptionPairs(train.images.cpu(), train.captions, vocabulary),
+        batch_size=cfg.batch_size,
+        shuffle=True,
+        drop_last=True,
+        collate_fn=as_batch,
+    )
     output = Path(cfg.output)
-    trainer = L.Trainer(max_epochs=cfg.epochs, accelerator=cfg.accelerator, devices=1, logger=False,
-                        default_root_dir=output.parent, enable_checkpointing=False,
-                        callbacks=[RichProgressBar()] if cfg.progress_bar else [], enable_progress_bar=cfg.progress_bar,
-                        enable_model_summary=False)
+    trainer = L.Trainer(
+        max_epochs=cfg.epochs,
+        accelerator=cfg.accelerator,
+        devices=1,
+        logger=False,
+        default_root_dir=output.parent,
+        enable_checkpointing=False,
+        callbacks=[RichProgressBar()] if cfg.progress_bar else [],
+        enable_progress_bar=cfg.progress_bar,
+        enable_model_summary=False,
+    )
     start = time.perf_counter()
     trainer.fit(module, loader)
     seconds = time.perf_counter() - start
@@ -66,10 +91,12 @@ def train_text_encoder(cfg: DictConfig) -> dict[str, float]:
     encoder = load_sentence_encoder(output)  # what users will load
     results = evaluate_encoder(encoder, datamodule.split(train=False), cfg.n_candidates, cfg.seed)
     results["train_seconds"] = seconds
-    print(f"text encoder trained in {seconds:.0f} s ({cfg.epochs} epochs on {len(train)} images of {datamodule.name}); "
-          f"test R-precision {results['r_precision']:.3f} (captions of other classes only: "
-          f"{results['r_precision_other_class']:.3f}; chance {results['chance']:.3f}); saved {output}\n"
-          f"use it: data.text_encoder={output}")
+    print(
+        f"text encoder trained in {seconds:.0f} s ({cfg.epochs} epochs on {len(train)} images of {datamodule.name}); "
+        f"test R-precision {results['r_precision']:.3f} (captions of other classes only: "
+        f"{results['r_precision_other_class']:.3f}; chance {results['chance']:.3f}); saved {output}\n"
+        f"use it: data.text_encoder={output}"
+    )
     return results
 
 

@@ -39,8 +39,9 @@ def _whole(value: object, name: str, allow: tuple = ()) -> int:
     return number
 
 
-def runs_together(environ: dict[str, str] | None = None, launcher_jobs: int | None = None,
-                  cores: int | None = None) -> int:
+def runs_together(
+    environ: dict[str, str] | None = None, launcher_jobs: int | None = None, cores: int | None = None
+) -> int:
     """The runs launched together with this one: ``GAN_LAB_RUNS_TOGETHER``, else a parallel launcher's
     ``n_jobs`` (-1: one per core), else 1."""
     environ = os.environ if environ is None else environ
@@ -51,8 +52,9 @@ def runs_together(environ: dict[str, str] | None = None, launcher_jobs: int | No
     return 1
 
 
-def choose_threads(requested: int | None, cores: int, together: int,
-                   environ: dict[str, str] | None = None) -> tuple[int, str]:
+def choose_threads(
+    requested: int | None, cores: int, together: int, environ: dict[str, str] | None = None
+) -> tuple[int, str]:
     """(threads, why): the number of intra-op threads for this run and the reason, for the log."""
     environ = os.environ if environ is None else environ
     if requested is not None:

@@ -45,7 +45,7 @@ def relative_paths(config: Any, cwd: Path) -> Any:
     if isinstance(config, list):
         return [relative_paths(v, cwd) for v in config]
     if isinstance(config, str) and config.startswith(f"{cwd}{os.sep}"):
-        return config[len(str(cwd)) + 1:]
+        return config[len(str(cwd)) + 1 :]
     return config
 
 
@@ -62,8 +62,9 @@ def build(cfg: DictConfig) -> tuple[L.LightningModule, L.LightningDataModule, L.
     plugins = [AtomicCheckpointIO()]  # every checkpoint file (last, periodic, best-FID, on-exception) saved whole
     lightning_trainer = OmegaConf.to_container(cfg.trainer, resolve=True)
     lightning_trainer.pop("threads", None)  # gan_lab's thread policy (train), not a Lightning Trainer argument
-    trainer = instantiate(lightning_trainer, callbacks=callbacks, logger=loggers or False, max_steps=max_steps,
-                          plugins=plugins)
+    trainer = instantiate(
+        lightning_trainer, callbacks=callbacks, logger=loggers or False, max_steps=max_steps, plugins=plugins
+    )
     return model, datamodule, trainer
 
 
@@ -71,8 +72,9 @@ def check_config(cfg: DictConfig) -> None:
     """One-line errors for values every run needs, before anything is built."""
     steps = cfg.trainer.get("max_steps", -1)
     if not isinstance(steps, int) or isinstance(steps, bool) or (steps < 1 and steps != -1):
-        raise ConfigError(f"trainer.max_steps must be a whole number of generator steps ≥ 1, or -1 for no limit; "
-                          f"got {steps!r}")
+        raise ConfigError(
+            f"trainer.max_steps must be a whole number of generator steps ≥ 1, or -1 for no limit; got {steps!r}"
+        )
     batch = cfg.data.get("batch_size")
     if not isinstance(batch, int) or isinstance(batch, bool) or batch < 1:
         raise ConfigError(f"data.batch_size must be a whole number ≥ 1, got {batch!r}")
@@ -84,9 +86,11 @@ def check_config(cfg: DictConfig) -> None:
         try:
             _ = cfg.model.num_classes  # resolving it raises when the data has no classes
         except InterpolationKeyError:
-            raise ConfigError(f"model {cfg.model._target_.rsplit('.', 1)[-1]} is conditional and needs labelled data, "
-                              f"but this data set has no classes (data.num_classes): use an unconditional model or "
-                              "labelled data (e.g. data=mnist_5k)") from None
+            raise ConfigError(
+                f"model {cfg.model._target_.rsplit('.', 1)[-1]} is conditional and needs labelled data, "
+                f"but this data set has no classes (data.num_classes): use an unconditional model or "
+                "labelled data (e.g. data=mnist_5k)"
+            ) from None
     if stage1 := OmegaConf.select(cfg, "model.stage1_ckpt"):
         check_stage1(cfg, stage1)
     try:
@@ -94,8 +98,9 @@ def check_config(cfg: DictConfig) -> None:
     except InterpolationKeyError as err:  # e.g. a text-to-image model on data without captions
         key = str(err).split("'")[1] if "'" in str(err) else str(err)
         hint = " (captioned data: data=shapes, cub or oxford102)" if key == "data.embedding_dim" else ""
-        raise ConfigError(f"model {cfg.model._target_.rsplit('.', 1)[-1]} needs {key}, which this data set does "
-                          f"not provide{hint}") from None
+        raise ConfigError(
+            f"model {cfg.model._target_.rsplit('.', 1)[-1]} needs {key}, which this data set does not provide{hint}"
+        ) from None
 
 
 def check_stage1(cfg: DictConfig, path: str) -> None:
@@ -104,15 +109,24 @@ def check_stage1(cfg: DictConfig, path: str) -> None:
     theirs = load_checkpoint(path)["gan_lab_config"].get("data") or {}
     mine = OmegaConf.to_container(cfg.data, resolve=True)
     if theirs.get("_target_") != mine.get("_target_"):
-        raise ConfigError(f"model.stage1_ckpt={path} was trained on {theirs.get('_target_')} data, this run's data "
-                          f"is {mine.get('_target_')}: Stage-II must use its Stage-I's data and caption embeddings")
+        raise ConfigError(
+            f"model.stage1_ckpt={path} was trained on {theirs.get('_target_')} data, this run's data "
+            f"is {mine.get('_target_')}: Stage-II must use its Stage-I's data and caption embeddings"
+        )
     a, b = theirs.get("text_encoder"), mine.get("text_encoder")
-    same = a == b or (a is not None and b is not None and Path(a).is_file() and Path(b).is_file()
-                      and Path(a).read_bytes() == Path(b).read_bytes())
+    same = a == b or (
+        a is not None
+        and b is not None
+        and Path(a).is_file()
+        and Path(b).is_file()
+        and Path(a).read_bytes() == Path(b).read_bytes()
+    )
     if not same:
         name = lambda e: "null (the hashed bag of words)" if e is None else e  # noqa: E731
-        raise ConfigError(f"model.stage1_ckpt={path} was trained with data.text_encoder={name(a)} but this run uses "
-                          f"{name(b)}: Stage-II must read the caption embeddings its Stage-I was trained on")
+        raise ConfigError(
+            f"model.stage1_ckpt={path} was trained with data.text_encoder={name(a)} but this run uses "
+            f"{name(b)}: Stage-II must read the caption embeddings its Stage-I was trained on"
+        )
 
 
 def train(cfg: DictConfig) -> dict[str, float]:
@@ -194,13 +208,18 @@ def discard_unstarted_run() -> None:
     if not HydraConfig.initialized():
         return
     hydra = HydraConfig.get()
-    named = any(o.lstrip("+").startswith(("hydra.run.dir=", "ckpt_path=")) for o in [*hydra.overrides.hydra,
-                                                                                     *hydra.overrides.task])
+    named = any(
+        o.lstrip("+").startswith(("hydra.run.dir=", "ckpt_path="))
+        for o in [*hydra.overrides.hydra, *hydra.overrides.task]
+    )
     run = Path(hydra.runtime.output_dir)
     if named or hydra.mode != RunMode.RUN or not run.is_dir():
         return
-    written = [p for p in run.rglob("*") if p.is_file() and p.relative_to(run).parts[0] in
-               ("checkpoints", "samples", "metrics.json")]
+    written = [
+        p
+        for p in run.rglob("*")
+        if p.is_file() and p.relative_to(run).parts[0] in ("checkpoints", "samples", "metrics.json")
+    ]
     if written:
         return
     for logger in (logging.getLogger(), logging.getLogger("lightning.pytorch")):

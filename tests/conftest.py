@@ -27,16 +27,24 @@ QUIET = [
 
 def run_benchmark(script: str, *args: str, timeout: int = 600) -> str:
     """Run benchmarks/<script> as a user does; its stdout (fails the test with its stderr)."""
-    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), *args], capture_output=True, text=True,
-                          cwd=ROOT, timeout=timeout)
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / script), *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=timeout,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     return done.stdout
 
 
 def table_rows(text: str) -> list[list[str]]:
     """The cells of a benchmark table's rows (Markdown), without the separator and the "| model"/"| data" headers."""
-    lines = [line for line in text.splitlines() if line.startswith("| ") and not line.startswith("| model")
-             and not line.startswith("| data")]
+    lines = [
+        line
+        for line in text.splitlines()
+        if line.startswith("| ") and not line.startswith("| model") and not line.startswith("| data")
+    ]
     return [[cell.strip() for cell in line.strip("|").split("|")] for line in lines]
 
 
@@ -93,7 +101,16 @@ def digits_classifier(tmp_path_factory):
 
     out = tmp_path_factory.mktemp("classifier") / "digits.ckpt"
     with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
-        cfg = compose("classifier", overrides=["data=digits", "epochs=3", f"output={out}", "accelerator=cpu",
-                                               "progress_bar=false", f"paths.data_dir={out.parent}"])
+        cfg = compose(
+            "classifier",
+            overrides=[
+                "data=digits",
+                "epochs=3",
+                f"output={out}",
+                "accelerator=cpu",
+                "progress_bar=false",
+                f"paths.data_dir={out.parent}",
+            ],
+        )
     result = train_classifier(cfg)
     return out, result

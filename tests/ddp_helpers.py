@@ -22,8 +22,13 @@ class RecordingGAN(GANModule):
             noise, weights = self.noise.get_state(), {k: v.clone() for k, v in self.discriminator.state_dict().items()}
         loss, logs = super().discriminator_loss(real, fake)
         if first:
-            self.recorded = {"real": real.images.detach().clone(), "fake": fake.images.detach().clone(), "noise": noise,
-                             "D": weights, "gp": logs["gradient_penalty"].item()}
+            self.recorded = {
+                "real": real.images.detach().clone(),
+                "fake": fake.images.detach().clone(),
+                "noise": noise,
+                "D": weights,
+                "gp": logs["gradient_penalty"].item(),
+            }
         return loss, logs
 
 
@@ -44,8 +49,10 @@ class RecordRanks(L.Callback):
         self.max_diffs.append((both[0] - both[1]).abs().max().item())
 
     def on_train_end(self, trainer, pl_module):
-        torch.save({"recorded": getattr(pl_module, "recorded", None), "max_diffs": self.max_diffs, "steps": pl_module.g_steps},
-                   Path(self.out_dir) / f"rank{trainer.global_rank}.pt")
+        torch.save(
+            {"recorded": getattr(pl_module, "recorded", None), "max_diffs": self.max_diffs, "steps": pl_module.g_steps},
+            Path(self.out_dir) / f"rank{trainer.global_rank}.pt",
+        )
 
 
 def fit_on_two_ranks(cfg, out_dir: Path) -> list[dict]:

@@ -20,8 +20,15 @@ def test_train_load_sample_score(tmp_path, digits_classifier):
     assert torch.equal(images, sample(model, 20, seed=3))  # a seed gives the same images
     sevens = sample(model, 4, labels=[7] * 4, seed=3)
     assert not torch.equal(sevens, sample(model, 4, labels=[1] * 4, seed=3))  # same z, another class
-    results = score(run.checkpoint, "features=classifier", f"features.checkpoint={digits_classifier[0]}",
-                    "metrics=[fid]", "n_samples=100", f"cache_dir={tmp_path}/cache", f"paths.data_dir={tmp_path}")
+    results = score(
+        run.checkpoint,
+        "features=classifier",
+        f"features.checkpoint={digits_classifier[0]}",
+        "metrics=[fid]",
+        "n_samples=100",
+        f"cache_dir={tmp_path}/cache",
+        f"paths.data_dir={tmp_path}",
+    )
     assert results["fid"] > 0
     assert (run.path / "eval" / "eval_classifier.json").is_file()
 

@@ -27,7 +27,7 @@ def test_every_block_gets_the_shared_embedding_and_its_own_z_chunk():
     for i, c in enumerate(seen):
         assert c.shape == (4, 16 + 30)
         torch.testing.assert_close(c[:, :16], g.shared(y))  # one table for every block
-        torch.testing.assert_close(c[:, 16:], z[:, 30 * (i + 1): 30 * (i + 2)])  # chunk 0 feeds the input layer
+        torch.testing.assert_close(c[:, 16:], z[:, 30 * (i + 1) : 30 * (i + 2)])  # chunk 0 feeds the input layer
     # the input layer reads chunk 0 only: changing another chunk leaves its output alone, changes the image
     z2 = z.clone()
     z2[:, 30:60] += 1
@@ -36,8 +36,9 @@ def test_every_block_gets_the_shared_embedding_and_its_own_z_chunk():
 
 
 def test_embed_input_feeds_the_shared_embedding_to_the_input_layer_too():
-    g = BigGANGenerator(latent_dim=60, channels=1, image_size=28, num_classes=10, ch=2, shared_dim=16,
-                        embed_input=True).eval()
+    g = BigGANGenerator(
+        latent_dim=60, channels=1, image_size=28, num_classes=10, ch=2, shared_dim=16, embed_input=True
+    ).eval()
     seen = []
     g.project.register_forward_hook(lambda module, args, out: seen.append(args[0]))
     z, y = torch.randn(2, 60), torch.tensor([1, 8])
@@ -66,9 +67,15 @@ def test_class_weights_blend_the_shared_embedding_and_one_hot_weights_give_the_c
     torch.testing.assert_close(g.embed(half), (g.shared.weight[y] + g.shared.weight[2]) / 2)
 
 
-@pytest.mark.parametrize("size, g_out, d_out, downs", [
-    (28, [4, 4], [4, 4, 4, 4], 2), (32, [4, 4, 4], [4, 4, 4, 4], 2),
-    (64, [16, 8, 4, 2], [1, 2, 4, 8, 16], 4), (128, [16, 8, 4, 2, 1], [1, 2, 4, 8, 16, 16], 5)])
+@pytest.mark.parametrize(
+    "size, g_out, d_out, downs",
+    [
+        (28, [4, 4], [4, 4, 4, 4], 2),
+        (32, [4, 4, 4], [4, 4, 4, 4], 2),
+        (64, [16, 8, 4, 2], [1, 2, 4, 8, 16], 4),
+        (128, [16, 8, 4, 2, 1], [1, 2, 4, 8, 16, 16], 5),
+    ],
+)
 def test_widths_follow_the_released_architectures(size, g_out, d_out, downs):
     ch = 2
     g = BigGANGenerator(latent_dim=(len(g_out) + 1) * 4, channels=3, image_size=size, num_classes=3, ch=ch)
@@ -107,6 +114,7 @@ def test_bad_latent_size_and_a_generator_without_labels_are_clear_errors():
     from functools import partial
 
     from gan_lab.nets import DCGANGenerator
+
     with pytest.raises(ConfigError, match="g_conditioning=shared needs a generator that takes the labels"):
         ConditionalGenerator(partial(DCGANGenerator, channels=1, image_size=28), 100, 10, "shared")
 
@@ -136,8 +144,15 @@ def test_accumulating_k_micro_batches_gives_the_gradients_of_one_big_batch(make_
     gradients of one batch of 16 (same images, same z, same interpolation weights)."""
     grads = {}
     for k, batch in ((1, 16), (2, 8)):
-        cfg = make_cfg("model=wgan_gp", "model.n_critic=1", f"model.accumulate={k}", f"data.batch_size={batch}",
-                       "model.generator.norm=none", "trainer.max_steps=1", "callbacks.samples=null")
+        cfg = make_cfg(
+            "model=wgan_gp",
+            "model.n_critic=1",
+            f"model.accumulate={k}",
+            f"data.batch_size={batch}",
+            "model.generator.norm=none",
+            "trainer.max_steps=1",
+            "callbacks.samples=null",
+        )
         L.seed_everything(0)  # the same initial weights
         model, datamodule, trainer = build(cfg)
         assert datamodule.batch_size * datamodule.batches_per_step == 16
@@ -159,4 +174,3 @@ def test_biggan_fits_with_accumulation_and_logs_the_mean_losses(make_cfg):
     trainer.fit(model, datamodule=datamodule)
     assert model.g_steps == 2 and calls == [4] * 2 * 2 * 2  # steps × n_critic × micro-batches of 4
     assert torch.isfinite(torch.tensor(trainer.callback_metrics["train/d_loss"].item()))
-

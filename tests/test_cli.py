@@ -7,13 +7,21 @@ import pytest
 from tests.cli_helpers import run_cli
 
 
-@pytest.mark.parametrize(("overrides", "expected"), [
-    (["model=stylegan"], ["Could not find 'model/stylegan'", "Available options in 'model'", "biggan", "dcgan", "wgan_gp"]),
-    (["data=imagenet"], ["Could not find 'data/imagenet'", "Available options in 'data'", "mnist_5k", "ring"]),
-    (["data.image_size=30"], ["gan_lab: error: this network cannot make 30×30 images", "28, 32"]),
-    (["data=mnist", "data.root=/nonexistent", "data.download=false"],
-     ["gan_lab: error: MNIST not found: expected /nonexistent/MNIST/raw/", "train-images-idx3-ubyte.gz"]),
-])
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        (
+            ["model=stylegan"],
+            ["Could not find 'model/stylegan'", "Available options in 'model'", "biggan", "dcgan", "wgan_gp"],
+        ),
+        (["data=imagenet"], ["Could not find 'data/imagenet'", "Available options in 'data'", "mnist_5k", "ring"]),
+        (["data.image_size=30"], ["gan_lab: error: this network cannot make 30×30 images", "28, 32"]),
+        (
+            ["data=mnist", "data.root=/nonexistent", "data.download=false"],
+            ["gan_lab: error: MNIST not found: expected /nonexistent/MNIST/raw/", "train-images-idx3-ubyte.gz"],
+        ),
+    ],
+)
 def test_bad_input_gets_one_clear_error(tmp_path, overrides, expected):
     result = run_cli(tmp_path, "trainer.max_steps=1", *overrides)
     assert result.returncode == 1

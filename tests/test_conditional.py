@@ -25,12 +25,18 @@ from gan_lab.nets.conditional import ConditionalBatchNorm
 from gan_lab.training import build, train
 
 NETS = {
-    "mlp": (partial(MLPGenerator, latent_dim=8, channels=1, image_size=8, hidden=[32, 32]),
-            partial(MLPDiscriminator, channels=1, image_size=8, hidden=[32])),
-    "dcgan": (partial(DCGANGenerator, latent_dim=8, channels=1, image_size=8, width=8),
-              partial(DCGANDiscriminator, channels=1, image_size=8, width=8)),
-    "resnet": (partial(ResNetGenerator, latent_dim=8, channels=3, image_size=16, width=16),
-               partial(ResNetDiscriminator, channels=3, image_size=16, width=16)),
+    "mlp": (
+        partial(MLPGenerator, latent_dim=8, channels=1, image_size=8, hidden=[32, 32]),
+        partial(MLPDiscriminator, channels=1, image_size=8, hidden=[32]),
+    ),
+    "dcgan": (
+        partial(DCGANGenerator, latent_dim=8, channels=1, image_size=8, width=8),
+        partial(DCGANDiscriminator, channels=1, image_size=8, width=8),
+    ),
+    "resnet": (
+        partial(ResNetGenerator, latent_dim=8, channels=3, image_size=16, width=16),
+        partial(ResNetDiscriminator, channels=3, image_size=16, width=16),
+    ),
 }
 
 
@@ -51,8 +57,9 @@ def test_conditional_generators_use_the_label(net, g_mode):
 
 @pytest.mark.parametrize(("g_mode", "label_scale"), [("cbn", 1.0), ("cbn", 10.0), ("concat", 10.0)])
 def test_the_input_layer_reads_z_beside_the_scaled_one_hot_label(g_mode, label_scale):
-    g = ConditionalGenerator(NETS["dcgan"][0], latent_dim=8, num_classes=10, conditioning=g_mode, cbn_input=True,
-                             label_scale=label_scale).eval()
+    g = ConditionalGenerator(
+        NETS["dcgan"][0], latent_dim=8, num_classes=10, conditioning=g_mode, cbn_input=True, label_scale=label_scale
+    ).eval()
     first = g.net.net[0]
     assert first.in_channels == 8 + 10 and bool(g.cbns) == (g_mode == "cbn")  # cbn: the norms stay per class
     seen = []
@@ -93,8 +100,11 @@ def test_conditional_discriminators(net, d_mode):
     d = ConditionalDiscriminator(NETS[net][1], channels, size, num_classes=10, conditioning=d_mode).eval()
     if d_mode == "concat":
         first = next(m for m in d.net.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear)))
-        assert first.in_channels == channels + 10 if hasattr(first, "in_channels") else (
-            first.in_features == (channels + 10) * size * size)
+        assert (
+            first.in_channels == channels + 10
+            if hasattr(first, "in_channels")
+            else (first.in_features == (channels + 10) * size * size)
+        )
     x = torch.randn(4, channels, size, size)
     out_a, out_b = d(x, torch.tensor([0, 1, 2, 3])), d(x, torch.tensor([4, 5, 6, 7]))
     assert out_a.shape == (4,)
@@ -136,19 +146,37 @@ def test_projection_adds_the_inner_product_of_class_embedding_and_features():
     torch.testing.assert_close(d(x, y), expected)
 
 
-@pytest.mark.parametrize(("g_mode", "d_mode", "extra"), [
-    ("concat", "concat", []),
-    ("cbn", "projection", []),
-    ("cbn", "acgan", []),
-    ("concat", "projection", ["model.d_loss._target_=gan_lab.losses.d_wasserstein",
-                              "model.g_loss._target_=gan_lab.losses.g_wasserstein", "+stabilizer=gp",
-                              "model.discriminator.norm=layer"]),
-    ("cbn", "projection", ["model.d_loss._target_=gan_lab.losses.d_hinge",
-                           "model.g_loss._target_=gan_lab.losses.g_hinge", "+stabilizer=spectral_norm"]),
-])
+@pytest.mark.parametrize(
+    ("g_mode", "d_mode", "extra"),
+    [
+        ("concat", "concat", []),
+        ("cbn", "projection", []),
+        ("cbn", "acgan", []),
+        (
+            "concat",
+            "projection",
+            [
+                "model.d_loss._target_=gan_lab.losses.d_wasserstein",
+                "model.g_loss._target_=gan_lab.losses.g_wasserstein",
+                "+stabilizer=gp",
+                "model.discriminator.norm=layer",
+            ],
+        ),
+        (
+            "cbn",
+            "projection",
+            [
+                "model.d_loss._target_=gan_lab.losses.d_hinge",
+                "model.g_loss._target_=gan_lab.losses.g_hinge",
+                "+stabilizer=spectral_norm",
+            ],
+        ),
+    ],
+)
 def test_conditional_fits_with_each_conditioning_and_loss(make_cfg, g_mode, d_mode, extra):
-    cfg = make_cfg("model=cgan", f"model.g_conditioning={g_mode}", f"model.d_conditioning={d_mode}",
-                   "trainer.max_steps=2", *extra)
+    cfg = make_cfg(
+        "model=cgan", f"model.g_conditioning={g_mode}", f"model.d_conditioning={d_mode}", "trainer.max_steps=2", *extra
+    )
     metrics = train(cfg)
     assert metrics["train/g_steps"] == 2 and math.isfinite(metrics["train/d_loss"])
     if d_mode == "acgan":
@@ -164,7 +192,10 @@ def test_conditional_mlp_gan_on_the_seed_recipe(make_cfg):
 
 def test_labels_out_of_range_and_unlabelled_data_are_clear_errors(make_cfg, cifar_folder):
     model, datamodule, trainer = build(make_cfg("model=cgan", "model.num_classes=5", "trainer.max_steps=1"))
-    with pytest.raises(ConfigError, match=r"labels range over \[0, 9\] but the model has num_classes=5, classes 0..4: set model.num_classes"):
+    with pytest.raises(
+        ConfigError,
+        match=r"labels range over \[0, 9\] but the model has num_classes=5, classes 0..4: set model.num_classes",
+    ):
         trainer.fit(model, datamodule=datamodule)
     with pytest.raises(Exception) as err:
         build(make_cfg("model=cgan", "data=folder", f"data.root={cifar_folder}", "data.image_size=32"))
@@ -181,12 +212,23 @@ def test_generate_draws_the_requested_classes_and_refuses_unknown_ones(make_cfg,
     train(cfg)
     ckpt = f"{cfg.paths.output_dir}/checkpoints/last.ckpt"
     with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
-        gcfg = compose("generate", overrides=[f"ckpt={ckpt}", "n=4", "classes=[3,7]", "files=true",
-                                              f"out_dir={tmp_path}/gen", "truncation=0.5"])
+        gcfg = compose(
+            "generate",
+            overrides=[
+                f"ckpt={ckpt}",
+                "n=4",
+                "classes=[3,7]",
+                "files=true",
+                f"out_dir={tmp_path}/gen",
+                "truncation=0.5",
+            ],
+        )
         grid = generate(gcfg)
         assert Image.open(grid).size == (2 + 4 * 10, 2 + 2 * 10)  # a row per class
-        assert sorted(p.name for p in (tmp_path / "gen").glob("0*.png"))[::4] == ["00000_class3.png",
-                                                                                   "00004_class7.png"]
+        assert sorted(p.name for p in (tmp_path / "gen").glob("0*.png"))[::4] == [
+            "00000_class3.png",
+            "00004_class7.png",
+        ]
         with pytest.raises(ConfigError, match=r"labels range over \[12, 12\].*classes 0..9$"):
             generate(compose("generate", overrides=[f"ckpt={ckpt}", "classes=[12]"]))
 
@@ -260,12 +302,14 @@ def test_label_effect_is_zero_for_a_generator_that_ignores_the_label_and_large_w
     model.draw = lambda generator, z, labels: Draw(z[:, :4].view(-1, 1, 2, 2), labels)  # ignores the label
     assert label_effect(model, n_z=5) == 0.0
     # label-only images: across z nothing changes; a tiny z term keeps the ratio finite and huge
-    model.draw = lambda generator, z, labels: Draw((labels[:, None].float() + 1e-3 * z[:, :4]).view(-1, 1, 2, 2),
-                                                   labels)
+    model.draw = lambda generator, z, labels: Draw(
+        (labels[:, None].float() + 1e-3 * z[:, :4]).view(-1, 1, 2, 2), labels
+    )
     assert label_effect(model, n_z=5) > 100
     # images = one-hot label + z with equal scales: by hand, ratio of the mean pairwise distances
-    model.draw = lambda generator, z, labels: Draw(torch.cat([z[:, :1], labels[:, None].float()], 1).view(-1, 1, 1, 2),
-                                                   labels)
+    model.draw = lambda generator, z, labels: Draw(
+        torch.cat([z[:, :1], labels[:, None].float()], 1).view(-1, 1, 1, 2), labels
+    )
     z = model.sample_z(5, generator=torch.Generator().manual_seed(0))
     across_z = torch.cdist(z[:, :1], z[:, :1]).sum() / (5 * 4)
     expected = torch.tensor([abs(a - b) for a in range(10) for b in range(10) if a != b]).float().mean() / across_z
@@ -298,11 +342,20 @@ def test_mismatch_weight_needs_a_critic_that_sees_the_label(make_cfg):
 
 
 def test_periodic_evaluation_of_a_conditional_run_logs_class_accuracy_and_label_effect_and_warns(
-        make_cfg, digits_classifier, caplog):
-    cfg = make_cfg("model=cgan", "callbacks=fid", "features=classifier", f"features.checkpoint={digits_classifier[0]}",
-                   "callbacks.evaluation.every_n_steps=2", "callbacks.evaluation.n_samples=100",
-                   "callbacks.evaluation.metrics=[fid]", "trainer.max_steps=2", "callbacks.progress_bar=null",
-                   "callbacks.model_summary=null")
+    make_cfg, digits_classifier, caplog
+):
+    cfg = make_cfg(
+        "model=cgan",
+        "callbacks=fid",
+        "features=classifier",
+        f"features.checkpoint={digits_classifier[0]}",
+        "callbacks.evaluation.every_n_steps=2",
+        "callbacks.evaluation.n_samples=100",
+        "callbacks.evaluation.metrics=[fid]",
+        "trainer.max_steps=2",
+        "callbacks.progress_bar=null",
+        "callbacks.model_summary=null",
+    )
     with caplog.at_level("WARNING", logger="gan_lab"):
         metrics = train(cfg)
     assert metrics["val/class_accuracy"] < 0.2 and metrics["val/label_effect"] >= 0  # 2 steps: noise, chance

@@ -43,7 +43,10 @@ class OldConditionalBatchNorm(nn.Module):
     def __init__(self, norm, num_classes: int, scale: float = 1.0):
         super().__init__()
         self.norm = type(norm)(norm.num_features, eps=norm.eps, momentum=norm.momentum, affine=False)
-        self.gain, self.bias = nn.Embedding(num_classes, norm.num_features), nn.Embedding(num_classes, norm.num_features)
+        self.gain, self.bias = (
+            nn.Embedding(num_classes, norm.num_features),
+            nn.Embedding(num_classes, norm.num_features),
+        )
         self.scale, self.labels = scale, None
 
     def forward(self, x):
@@ -80,6 +83,10 @@ def test_a_checkpoint_of_the_earlier_per_class_layout_loads_and_draws_the_same_i
 def test_biggan_keeps_its_parameter_names():
     g = BigGANGenerator(latent_dim=40, channels=3, image_size=32, num_classes=10, ch=4)
     names = set(g.state_dict())
-    assert {"blocks.0.norm1.gain.parametrizations.weight.original", "blocks.0.norm1.bias.parametrizations.weight.original",
-            "blocks.0.norm1.norm.running_mean", "blocks.2.norm2.gain.parametrizations.weight.0._u"} <= names
+    assert {
+        "blocks.0.norm1.gain.parametrizations.weight.original",
+        "blocks.0.norm1.bias.parametrizations.weight.original",
+        "blocks.0.norm1.norm.running_mean",
+        "blocks.2.norm2.gain.parametrizations.weight.0._u",
+    } <= names
     assert isinstance(g.blocks[0].norm1, ConditionalBatchNorm) and not g.blocks[0].norm1.classes

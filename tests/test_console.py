@@ -58,8 +58,13 @@ def test_cli_error_printed_once_and_kept_in_train_log(tmp_path):
 
     if torch.cuda.is_available():
         pytest.skip("this machine has a GPU")
-    run = subprocess.run([sys.executable, "-m", "gan_lab", "trainer=gpu", f"hydra.run.dir={tmp_path}"],
-                         capture_output=True, text=True, timeout=120, cwd=Path(__file__).resolve().parents[1])
+    run = subprocess.run(
+        [sys.executable, "-m", "gan_lab", "trainer=gpu", f"hydra.run.dir={tmp_path}"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parents[1],
+    )
     assert run.returncode == 1
     lines = [line for line in (run.stdout + run.stderr).splitlines() if "drop trainer=gpu/ddp" in line]
     assert len(lines) == 1 and lines[0].startswith("gan_lab: error: trainer.accelerator=gpu"), run.stderr
@@ -72,8 +77,13 @@ def test_help_is_gan_labs_own_and_fast():
     import time
 
     start = time.perf_counter()
-    run = subprocess.run([sys.executable, "-X", "importtime", "-m", "gan_lab", "--help"], capture_output=True,
-                         text=True, timeout=60, cwd=Path(__file__).resolve().parents[1])
+    run = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "gan_lab", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(__file__).resolve().parents[1],
+    )
     elapsed = time.perf_counter() - start
     assert run.returncode == 0, run.stderr
     assert "usage: python -m gan_lab" in run.stdout and "examples:" in run.stdout
@@ -88,8 +98,11 @@ def test_quiet_drops_lightning_tips_and_the_optimiser_step_count():
     console.quiet(verbose=False)
     rank_zero = logging.getLogger("lightning.pytorch.utilities.rank_zero")
     kept = []
-    for text in ("💡 Tip: try installing litlogger", "`Trainer.fit` stopped: `max_steps=10` reached.",
-                 "GPU available: False, used: False"):
+    for text in (
+        "💡 Tip: try installing litlogger",
+        "`Trainer.fit` stopped: `max_steps=10` reached.",
+        "GPU available: False, used: False",
+    ):
         record = rank_zero.makeRecord(rank_zero.name, logging.INFO, __file__, 0, text, None, None)
         kept += [text] if rank_zero.filter(record) else []
     assert kept == ["GPU available: False, used: False"]
@@ -101,18 +114,36 @@ def test_plain_progress_in_generator_steps_and_train_log_keeps_what_the_run_prin
     import subprocess
     import sys
 
-    run = subprocess.run([sys.executable, "-m", "gan_lab", "model=wgan_gp", "data=digits", "trainer.max_steps=6",
-                          "callbacks.progress_bar.every_n_steps=4", "callbacks.model_summary=null",
-                          f"hydra.run.dir={tmp_path}"],
-                         capture_output=True, text=True, timeout=300, cwd=Path(__file__).resolve().parents[1])
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "gan_lab",
+            "model=wgan_gp",
+            "data=digits",
+            "trainer.max_steps=6",
+            "callbacks.progress_bar.every_n_steps=4",
+            "callbacks.model_summary=null",
+            f"hydra.run.dir={tmp_path}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=Path(__file__).resolve().parents[1],
+    )
     assert run.returncode == 0, run.stderr
     progress = [line for line in run.stdout.splitlines() if line.startswith("step ")]
     assert [p.split(" · ")[0] for p in progress] == ["step 4/6 (67%)", "step 6/6 (100%)"], run.stdout
     assert "steps/s" in progress[0] and "left" in progress[0] and "train/d_loss=" in progress[-1]
     assert "max_steps=36" not in run.stdout + run.stderr  # Lightning's optimiser-step count stays hidden
     log = (tmp_path / "train.log").read_text()
-    for part in ("CONFIG", "GPU available", "training from generator step 0 to 6", "step 6/6 (100%)",
-                 "Trained GANModule for 6 generator steps"):
+    for part in (
+        "CONFIG",
+        "GPU available",
+        "training from generator step 0 to 6",
+        "step 6/6 (100%)",
+        "Trained GANModule for 6 generator steps",
+    ):
         assert part in log, part
 
 

@@ -12,10 +12,14 @@ from PIL import Image
 
 from gan_lab.errors import ConfigError, DatasetNotFoundError
 
-NAMES = {"train": ["001.Black_footed_Albatross/Black_Footed_Albatross_0001_796111",
-                   "001.Black_footed_Albatross/Black_Footed_Albatross_0002_55",
-                   "002.Laysan_Albatross/Laysan_Albatross_0001_545"],
-         "test": ["003.Sooty_Albatross/Sooty_Albatross_0001_1071", "003.Sooty_Albatross/Sooty_Albatross_0002_796"]}
+NAMES = {
+    "train": [
+        "001.Black_footed_Albatross/Black_Footed_Albatross_0001_796111",
+        "001.Black_footed_Albatross/Black_Footed_Albatross_0002_55",
+        "002.Laysan_Albatross/Laysan_Albatross_0001_545",
+    ],
+    "test": ["003.Sooty_Albatross/Sooty_Albatross_0001_1071", "003.Sooty_Albatross/Sooty_Albatross_0002_796"],
+}
 
 
 def write_layout(root, dim: int = 16, boxes: bool = True):
@@ -26,8 +30,11 @@ def write_layout(root, dim: int = 16, boxes: bool = True):
         (root / split).mkdir(parents=True)
         emb = g.standard_normal((len(names), 10, dim)).astype(np.float32)
         classes = [int(n[:3]) for n in names]
-        for obj, file in ((emb, "char-CNN-RNN-embeddings.pickle"), (names, "filenames.pickle"),
-                          (classes, "class_info.pickle")):
+        for obj, file in (
+            (emb, "char-CNN-RNN-embeddings.pickle"),
+            (names, "filenames.pickle"),
+            (classes, "class_info.pickle"),
+        ):
             (root / split / file).write_bytes(pickle.dumps(obj, protocol=2))
         for name in names:
             path = root / "CUB_200_2011" / "images" / f"{name}.jpg"
@@ -44,8 +51,7 @@ def write_layout(root, dim: int = 16, boxes: bool = True):
     if boxes:
         (root / "CUB_200_2011" / "images.txt").write_text("\n".join(lines) + "\n")
         (root / "CUB_200_2011" / "bounding_boxes.txt").write_text("\n".join(box_lines) + "\n")
-    return {split: (pickle.loads((root / split / "char-CNN-RNN-embeddings.pickle").read_bytes()),)
-            for split in NAMES}
+    return {split: (pickle.loads((root / split / "char-CNN-RNN-embeddings.pickle").read_bytes()),) for split in NAMES}
 
 
 def test_reads_the_released_layout(make_cfg, tmp_path):

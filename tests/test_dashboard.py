@@ -35,8 +35,14 @@ def finished_run(tmp_path_factory) -> Path:
     """A conditional WGAN-GP-style run shorter than the logging interval (5 steps, logging every 10)."""
     from tests.conftest import compose_config
 
-    cfg = compose_config(tmp_path_factory.mktemp("dash"), "model=cgan", "trainer.max_steps=5",
-                         "trainer.log_every_n_steps=10", "callbacks.samples.every_n_steps=100", "tags=[baseline]")
+    cfg = compose_config(
+        tmp_path_factory.mktemp("dash"),
+        "model=cgan",
+        "trainer.max_steps=5",
+        "trainer.log_every_n_steps=10",
+        "callbacks.samples.every_n_steps=100",
+        "tags=[baseline]",
+    )
     train(cfg)
     return Path(cfg.paths.output_dir)
 
@@ -55,8 +61,13 @@ def test_short_run_logs_its_last_step_on_the_generator_step_axis_without_epoch(f
 def test_layout_hparams_and_images(finished_run):
     acc = events(finished_run)
     assert "custom_scalars__config__" in acc.Tags()["tensors"]
-    data = next(v.metadata.plugin_data.content for f in (finished_run / "tensorboard").glob("events*")
-                for e in EventFileLoader(str(f)).Load() for v in e.summary.value if v.tag == "_hparams_/experiment")
+    data = next(
+        v.metadata.plugin_data.content
+        for f in (finished_run / "tensorboard").glob("events*")
+        for e in EventFileLoader(str(f)).Load()
+        for v in e.summary.value
+        if v.tag == "_hparams_/experiment"
+    )
     info = plugin_data_pb2.HParamsPluginData.FromString(data).experiment
     names = {h.name for h in info.hparam_infos}
     assert {"model", "data", "g_lr", "d_lr", "n_critic", "batch_size", "seed", "tags"} <= names
@@ -106,10 +117,24 @@ def get(url: str, body: dict | None = None):
 def test_tensorboard_serves_the_dashboard_over_http(finished_run):
     """A real TensorBoard on the finished run: the plugins' HTTP API serves the layout, scalars, images, HPARAMS."""
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "tensorboard.main", "--logdir", str(finished_run),
-                               "--host", "127.0.0.1", "--port", str(port), "--load_fast", "false"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tensorboard.main",
+            "--logdir",
+            str(finished_run),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--load_fast",
+            "false",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(120):

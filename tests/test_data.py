@@ -84,8 +84,9 @@ def test_toy_mixtures_have_the_literature_geometry():
     points, modes = dm.train_set.images.flatten(1), dm.train_set.labels
     assert dm.train_set.images.shape == (4000, 2, 1, 1)
     distance = (points - ring[modes]).norm(dim=1)
-    assert distance.max() < 6 * 0.02 and math.isclose(distance.pow(2).mean().sqrt().item() / math.sqrt(2), 0.02,
-                                                      rel_tol=0.1)
+    assert distance.max() < 6 * 0.02 and math.isclose(
+        distance.pow(2).mean().sqrt().item() / math.sqrt(2), 0.02, rel_tol=0.1
+    )
     test = dm.test_dataloader()  # an independent draw, served in order
     assert not torch.equal(next(iter(test))[0], dm.train_set.images[:100])
     assert torch.equal(next(iter(test))[0], dm.split(train=False).images[:100])

@@ -10,9 +10,15 @@ from tests.ddp_helpers import fit_on_two_ranks
 
 
 def test_wgan_gp_under_ddp_keeps_ranks_identical_and_its_penalty_exact(make_cfg, tmp_path):
-    cfg = make_cfg("model=wgan_gp", "model._target_=tests.ddp_helpers.RecordingGAN", "data.batch_size=8",
-                   "trainer.max_steps=3", "trainer.devices=2", "+trainer.strategy=ddp_spawn_find_unused_parameters_true",
-                   "callbacks.samples=null")
+    cfg = make_cfg(
+        "model=wgan_gp",
+        "model._target_=tests.ddp_helpers.RecordingGAN",
+        "data.batch_size=8",
+        "trainer.max_steps=3",
+        "trainer.devices=2",
+        "+trainer.strategy=ddp_spawn_find_unused_parameters_true",
+        "callbacks.samples=null",
+    )
     ranks = fit_on_two_ranks(cfg, tmp_path)
     for rank in ranks:
         assert rank["steps"] == 3 and rank["max_diffs"] == [0.0, 0.0, 0.0]  # identical weights after every step
@@ -32,8 +38,9 @@ def test_wgan_gp_under_ddp_keeps_ranks_identical_and_its_penalty_exact(make_cfg,
         loss = losses.d_wasserstein(real_out, fake_out) + 10 * gp
         single_grads.append(torch.autograd.grad(loss, list(critic.parameters())))
     # DDP averaged the double-backward gradients of the two ranks exactly as two single processes would
-    for ddp_grad_0, ddp_grad_1, g0, g1 in zip(ranks[0]["recorded"]["grads"], ranks[1]["recorded"]["grads"],
-                                              *single_grads):
+    for ddp_grad_0, ddp_grad_1, g0, g1 in zip(
+        ranks[0]["recorded"]["grads"], ranks[1]["recorded"]["grads"], *single_grads
+    ):
         torch.testing.assert_close(ddp_grad_0, (g0 + g1) / 2, rtol=1e-4, atol=1e-6)
         torch.testing.assert_close(ddp_grad_1, ddp_grad_0)
 
@@ -43,10 +50,17 @@ def test_biggan_with_gradient_accumulation_under_ddp_keeps_ranks_identical(make_
     buffers broadcast) and the accumulated, all-reduced gradients keep the ranks in step. (ddp_spawn pickles the
     model, which fails for spectral norm's parametrizations and the EMA's update function; trainer=ddp starts
     processes that build it.)"""
-    cfg = make_cfg("model=biggan", "model.accumulate=2", "data.batch_size=4", "trainer.max_steps=2",
-                   "model.generator.spectral_norm=false", "model.discriminator.spectral_norm=false",
-                   "model.stabilizers.ema=null",
-                   "trainer.devices=2", "+trainer.strategy=ddp_spawn_find_unused_parameters_true",
-                   "callbacks.samples=null")
+    cfg = make_cfg(
+        "model=biggan",
+        "model.accumulate=2",
+        "data.batch_size=4",
+        "trainer.max_steps=2",
+        "model.generator.spectral_norm=false",
+        "model.discriminator.spectral_norm=false",
+        "model.stabilizers.ema=null",
+        "trainer.devices=2",
+        "+trainer.strategy=ddp_spawn_find_unused_parameters_true",
+        "callbacks.samples=null",
+    )
     for rank in fit_on_two_ranks(cfg, tmp_path):
         assert rank["steps"] == 2 and rank["max_diffs"] == [0.0, 0.0]

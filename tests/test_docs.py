@@ -55,8 +55,14 @@ def test_docs_site_builds_offline_with_strict(tmp_path):
     for module in ("mkdocs", "material", "mkdocstrings_handlers.python"):
         pytest.importorskip(module, reason="the docs extra is not installed: pip install -e '.[docs]' (make install)")
     site = tmp_path / "site"
-    run = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)], cwd=ROOT,
-                         capture_output=True, text=True, timeout=600, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
+    run = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+    )
     assert run.returncode == 0, run.stderr[-4000:]
     for page in site.rglob("*.html"):  # nothing fetched when a reader opens a page: no web fonts, no CDN
         assert not re.search(r"<(?:script|link)[^>]+(?:src|href)=\"(?:https?:)?//", page.read_text()), page

@@ -69,25 +69,43 @@ def mangled(data: bytes, rng: random.Random) -> dict[str, bytes]:
 def hostile(marker: pathlib.Path, value) -> dict[str, bytes]:
     buffer = io.BytesIO()
     torch.save({"state_dict": {}, "gan_lab_config": {"model": {}}, "x": Payload(marker, value)}, buffer)
-    return {"pickle": pickle.dumps(Payload(marker, value), protocol=2),
-            "pickle5": pickle.dumps(Payload(marker, value), protocol=5),
-            "torch_zip": buffer.getvalue(),
-            "zip_global": torch_zip_with(b"\x80\x02cposix\nsystem\nX\x04\x00\x00\x00trueR.")}
+    return {
+        "pickle": pickle.dumps(Payload(marker, value), protocol=2),
+        "pickle5": pickle.dumps(Payload(marker, value), protocol=5),
+        "torch_zip": buffer.getvalue(),
+        "zip_global": torch_zip_with(b"\x80\x02cposix\nsystem\nX\x04\x00\x00\x00trueR."),
+    }
 
 
-CHECKPOINT_READERS = {"checkpoint": load_checkpoint, "model": load_model, "run": load_run, "weights": load_weights,
-                      "classifier": load_classifier, "encoder": load_encoder, "text encoder": load_sentence_encoder}
+CHECKPOINT_READERS = {
+    "checkpoint": load_checkpoint,
+    "model": load_model,
+    "run": load_run,
+    "weights": load_weights,
+    "classifier": load_classifier,
+    "encoder": load_encoder,
+    "text encoder": load_sentence_encoder,
+}
 
 
 def test_every_checkpoint_reader(tmp_path):
     rng, marker = random.Random(0), tmp_path / "pwned"
     buffer = io.BytesIO()
-    torch.save({"state_dict": {"w": torch.randn(64)}, "global_step": 4, "hyper_parameters": {"gan_checkpoint": "x"},
-                "gan_lab_config": {"model": {"_target_": "gan_lab.models.GANModule"}}}, buffer)
+    torch.save(
+        {
+            "state_dict": {"w": torch.randn(64)},
+            "global_step": 4,
+            "hyper_parameters": {"gan_checkpoint": "x"},
+            "gan_lab_config": {"model": {"_target_": "gan_lab.models.GANModule"}},
+        },
+        buffer,
+    )
     files = {**mangled(buffer.getvalue(), rng), **hostile(marker, {"state_dict": {}})}
-    for kind, config in {"foreign_target": {"model": {"_target_": "gan_lab.cli.os.system", "_args_": ["true"]}},
-                         "broken_config": {"model": {"_target_": "gan_lab.models.GANModule", "n_critic": "x"}},
-                         "not_a_dict": ["a", "list"]}.items():
+    for kind, config in {
+        "foreign_target": {"model": {"_target_": "gan_lab.cli.os.system", "_args_": ["true"]}},
+        "broken_config": {"model": {"_target_": "gan_lab.models.GANModule", "n_critic": "x"}},
+        "not_a_dict": ["a", "list"],
+    }.items():
         torch.save({"state_dict": {}, "global_step": 1, "gan_lab_config": config}, tmp_path / "c.ckpt")
         files[kind] = (tmp_path / "c.ckpt").read_bytes()
     torch.save([1, 2, 3], tmp_path / "c.ckpt")
@@ -116,16 +134,37 @@ def test_every_cub_file(tmp_path):
     root, data_cfg = _cub(tmp_path)
     originals = {f: (root / "train" / f).read_bytes() for f in CUB_FILES}
     emb = pickle.loads(originals[CUB_FILES[0]])
-    wrong = {CUB_FILES[0]: {"4d": emb[:, :, :, None], "strings": [["a"] * 16] * 3, "nan": emb * np.nan,
-                            "ragged": [emb[0], emb[1][:3]], "empty": np.zeros((0, 10, 16)), "dict": {"a": 1}},
-             CUB_FILES[1]: {"ints": [1, 2, 3], "escape": ["../../../etc/passwd"] * 3, "empty": [],
-                            "absolute": ["/etc/passwd"] * 3, "none": None},
-             CUB_FILES[2]: {"zero_based": [0, 0, 1], "strings": ["a", "b", "c"], "floats": [1.5, 2, 3],
-                            "negative": [-5, 1, 1], "nested": [[1, 2], [3]]}}
+    wrong = {
+        CUB_FILES[0]: {
+            "4d": emb[:, :, :, None],
+            "strings": [["a"] * 16] * 3,
+            "nan": emb * np.nan,
+            "ragged": [emb[0], emb[1][:3]],
+            "empty": np.zeros((0, 10, 16)),
+            "dict": {"a": 1},
+        },
+        CUB_FILES[1]: {
+            "ints": [1, 2, 3],
+            "escape": ["../../../etc/passwd"] * 3,
+            "empty": [],
+            "absolute": ["/etc/passwd"] * 3,
+            "none": None,
+        },
+        CUB_FILES[2]: {
+            "zero_based": [0, 0, 1],
+            "strings": ["a", "b", "c"],
+            "floats": [1.5, 2, 3],
+            "negative": [-5, 1, 1],
+            "nested": [[1, 2], [3]],
+        },
+    }
     seen = set()
     for file in CUB_FILES:
-        cases = {**mangled(originals[file], rng), **hostile(marker, pickle.loads(originals[file])),
-                 **{k: pickle.dumps(v, protocol=2) for k, v in wrong[file].items()}}
+        cases = {
+            **mangled(originals[file], rng),
+            **hostile(marker, pickle.loads(originals[file])),
+            **{k: pickle.dumps(v, protocol=2) for k, v in wrong[file].items()},
+        }
         for name, data in cases.items():
             (root / "train" / file).write_bytes(data)
             seen.add(one_error_line(lambda: instantiate(data_cfg).setup("fit")).split(":")[2].strip()[:40])
@@ -160,8 +199,12 @@ REFUSED = ("empty", "random", "random_long", "cut1", "cut2", "cut10", "bomb", "h
 def png_header(width: int, height: int) -> bytes:
     """A PNG that claims ``width``×``height`` pixels (no pixel data): a decompression bomb's header."""
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    chunk = lambda kind, data: (struct.pack(">I", len(data)) + kind + data  # noqa: E731
-                                + struct.pack(">I", zlib.crc32(kind + data)))
+    chunk = lambda kind, data: (
+        struct.pack(">I", len(data))
+        + kind
+        + data  # noqa: E731
+        + struct.pack(">I", zlib.crc32(kind + data))
+    )
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IEND", b"")
 
 

@@ -24,8 +24,9 @@ def test_extending_a_finished_run_is_identical_to_a_straight_run(make_cfg, tmp_p
     _fit(make_cfg(*common, "trainer.max_steps=12", f"paths.output_dir={tmp_path / 'first'}"))
     first = tmp_path / "first" / "checkpoints" / "last.ckpt"
     _fit(make_cfg(*common, "trainer.max_steps=24", f"paths.output_dir={tmp_path / 'more'}", f"ckpt_path={first}"))
-    straight, more = (torch.load(tmp_path / run / "checkpoints" / "last.ckpt", weights_only=True)
-                      for run in ("straight", "more"))
+    straight, more = (
+        torch.load(tmp_path / run / "checkpoints" / "last.ckpt", weights_only=True) for run in ("straight", "more")
+    )
     assert straight["global_step"] == more["global_step"] == 48
     for name, value in straight["state_dict"].items():
         assert torch.equal(value, more["state_dict"][name]), name
@@ -38,15 +39,24 @@ def test_a_run_stopped_mid_epoch_by_max_steps_resumes_mid_epoch_and_one_at_the_e
     def saved(is_last_batch: bool) -> dict:
         progress = {"ready": 1, "started": 1, "processed": 1, "completed": 0}
         batches = {"ready": 3, "started": 3, "processed": 3, "completed": 3}
-        return {"loops": {"fit_loop": {
-            "epoch_progress": {"total": dict(progress), "current": dict(progress)},
-            "epoch_loop.batch_progress": {"total": batches, "current": batches, "is_last_batch": is_last_batch}}}}
+        return {
+            "loops": {
+                "fit_loop": {
+                    "epoch_progress": {"total": dict(progress), "current": dict(progress)},
+                    "epoch_loop.batch_progress": {"total": batches, "current": batches, "is_last_batch": is_last_batch},
+                }
+            }
+        }
 
     mid, end = saved(False), saved(True)
     for checkpoint in (mid, end):
         ResumeWhereStopped().on_load_checkpoint(None, None, checkpoint)
-    assert mid["loops"]["fit_loop"]["epoch_progress"]["total"] == {"ready": 1, "started": 1, "processed": 0,
-                                                                   "completed": 0}  # Lightning: mid epoch
+    assert mid["loops"]["fit_loop"]["epoch_progress"]["total"] == {
+        "ready": 1,
+        "started": 1,
+        "processed": 0,
+        "completed": 0,
+    }  # Lightning: mid epoch
     assert end["loops"]["fit_loop"]["epoch_progress"]["total"]["processed"] == 1  # a new epoch, as before
 
 
@@ -69,9 +79,16 @@ def _generate_cfg(*overrides: str):
         return compose("generate", overrides=list(overrides))
 
 
-@pytest.mark.parametrize("n, message", [("0", "n .* must be a whole number ≥ 1, got 0"),
-                                        ("-1", "got -1"), ("x", "got 'x'"), ("2.5", "got 2.5"),
-                                        ("10000000", "10000000 images do not fit one grid .* files=true")])
+@pytest.mark.parametrize(
+    "n, message",
+    [
+        ("0", "n .* must be a whole number ≥ 1, got 0"),
+        ("-1", "got -1"),
+        ("x", "got 'x'"),
+        ("2.5", "got 2.5"),
+        ("10000000", "10000000 images do not fit one grid .* files=true"),
+    ],
+)
 def test_generate_checks_n_in_one_line(tiny_checkpoint, tmp_path, n, message):
     from gan_lab.errors import ConfigError
     from gan_lab.generate import generate
@@ -94,8 +111,7 @@ def test_generate_draws_and_writes_in_batches(tiny_checkpoint, tmp_path, monkeyp
 
     monkeypatch.setattr(gen, "BATCH_SIZE", 64)
     monkeypatch.setattr(gen, "draw_batches", counted)
-    gen.generate(_generate_cfg(f"ckpt={tiny_checkpoint}", "n=70", "classes=[2,5]", "files=true",
-                               f"out_dir={tmp_path}"))
+    gen.generate(_generate_cfg(f"ckpt={tiny_checkpoint}", "n=70", "classes=[2,5]", "files=true", f"out_dir={tmp_path}"))
     assert sizes == [64, 64, 12]  # 140 images, never more than a batch in memory
     files = sorted(p.name for p in tmp_path.glob("0*.png"))
     assert len(files) == 140 and files[69].endswith("_class2.png") and files[70].endswith("_class5.png")
@@ -141,29 +157,53 @@ def _stage1_file(make_cfg, tmp_path, *overrides: str) -> pathlib.Path:
     from hydra.utils import instantiate
     from omegaconf import OmegaConf
 
-    cfg = make_cfg("model=stackgan", "data=shapes", "model.generator.width=8", "model.discriminator.width=8",
-                   "model.latent_dim=8", *overrides)
+    cfg = make_cfg(
+        "model=stackgan",
+        "data=shapes",
+        "model.generator.width=8",
+        "model.discriminator.width=8",
+        "model.latent_dim=8",
+        *overrides,
+    )
     path = tmp_path / "stage1.ckpt"
-    torch.save({"state_dict": instantiate(cfg.model).state_dict(), "global_step": 0,
-                "gan_lab_config": OmegaConf.to_container(cfg, resolve=True)}, path)
+    torch.save(
+        {
+            "state_dict": instantiate(cfg.model).state_dict(),
+            "global_step": 0,
+            "gan_lab_config": OmegaConf.to_container(cfg, resolve=True),
+        },
+        path,
+    )
     return path
 
 
-def test_stage2_refuses_a_stage1_of_other_data_or_another_text_encoder_and_warns_about_a_small_one(make_cfg,
-                                                                                                   tmp_path):
+def test_stage2_refuses_a_stage1_of_other_data_or_another_text_encoder_and_warns_about_a_small_one(make_cfg, tmp_path):
     from gan_lab.errors import ConfigError
     from gan_lab.training import build, check_config
 
     stage1 = _stage1_file(make_cfg, tmp_path, "model.image_size=16")
     encoder = tmp_path / "encoder.ckpt"
     encoder.write_bytes(b"a text encoder")
-    stage2 = ["model=stackgan_stage2", "data=shapes", f"model.stage1_ckpt={stage1}", "model.latent_dim=8",
-              "model.generator.width=4", "model.generator.n_residual=1", "model.discriminator.width=4"]
-    with pytest.raises(ConfigError, match=r"data.text_encoder=null \(the hashed bag of words\) but this run uses "
-                                          f"{encoder}"):
+    stage2 = [
+        "model=stackgan_stage2",
+        "data=shapes",
+        f"model.stage1_ckpt={stage1}",
+        "model.latent_dim=8",
+        "model.generator.width=4",
+        "model.generator.n_residual=1",
+        "model.discriminator.width=4",
+    ]
+    with pytest.raises(
+        ConfigError,
+        match=r"data.text_encoder=null \(the hashed bag of words\) but this run uses "
+        f"{encoder}",
+    ):
         check_config(make_cfg(*stage2, f"data.text_encoder={encoder}"))
-    with pytest.raises(ConfigError, match="was trained on gan_lab.data.shapes.ShapesDataModule data, this run's "
-                                          "data is gan_lab.data.cub.StackGANLayoutDataModule"):
+    with pytest.raises(
+        ConfigError,
+        match="was trained on gan_lab.data.shapes.ShapesDataModule data, this run's "
+        "data is gan_lab.data.cub.StackGANLayoutDataModule",
+    ):
         check_config(make_cfg(*[o.replace("data=shapes", "data=cub") for o in stage2]))
     with pytest.warns(UserWarning, match="Stage-I draws 16-px images and Stage-II upsamples them 4x to 64 px"):
         build(make_cfg(*stage2, "data.image_size=64"))

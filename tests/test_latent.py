@@ -46,8 +46,14 @@ def trained(tmp_path_factory):
     from tests.conftest import compose_config
 
     tmp = tmp_path_factory.mktemp("latent")
-    cfg = compose_config(tmp, "data=mnist_5k", "data.batch_size=32", "trainer.max_steps=5",
-                         "model.generator.width=16", "model.discriminator.width=16")
+    cfg = compose_config(
+        tmp,
+        "data=mnist_5k",
+        "data.batch_size=32",
+        "trainer.max_steps=5",
+        "model.generator.width=16",
+        "model.discriminator.width=16",
+    )
     train(cfg)
     return f"{cfg.paths.output_dir}/checkpoints/last.ckpt", cfg.paths.output_dir, tmp
 
@@ -59,8 +65,11 @@ def latent_cfg(command: str, *overrides: str):
 
 def test_interpolate_writes_a_strip_per_walk_and_a_gif(trained):
     ckpt, run, tmp = trained
-    path = tools.interpolate(latent_cfg("interpolate", f"ckpt={ckpt}", "walks=2", "steps=4", "seeds=[1,2,3]",
-                                        "gif=true", f"out_dir={tmp}/interp"))
+    path = tools.interpolate(
+        latent_cfg(
+            "interpolate", f"ckpt={ckpt}", "walks=2", "steps=4", "seeds=[1,2,3]", "gif=true", f"out_dir={tmp}/interp"
+        )
+    )
     assert Image.open(path).size == (2 + 7 * 30, 2 + 2 * 30)  # 7 images per walk, 2 walks
     assert Image.open(path.with_suffix(".gif")).n_frames == 7 + 5  # there and back
     gif = progress(latent_cfg("progress", f"run={run}"))
@@ -70,8 +79,9 @@ def test_interpolate_writes_a_strip_per_walk_and_a_gif(trained):
 @pytest.fixture(scope="module")
 def encoder(trained):
     ckpt, run, tmp = trained
-    report = tools.train_encoder(latent_cfg("encoder", f"ckpt={ckpt}", "max_epochs=1", "n_eval=100",
-                                            "progress_bar=false", f"out_dir={tmp}/enc"))
+    report = tools.train_encoder(
+        latent_cfg("encoder", f"ckpt={ckpt}", "max_epochs=1", "n_eval=100", "progress_bar=false", f"out_dir={tmp}/enc")
+    )
     return tmp / "enc" / "encoder.ckpt", report
 
 
@@ -88,8 +98,15 @@ def grid_pixels(path, rows: int, columns: int, cell: int = 30) -> torch.Tensor:
 
 def test_arithmetic_with_a_zero_vector_changes_nothing(trained, encoder, digits_classifier):
     ckpt, _, tmp = trained
-    common = [f"ckpt={ckpt}", f"encoder={encoder[0]}", "source=3", "target=8", "n=4", "n_vector=50",
-              f"out_dir={tmp}/arith"]
+    common = [
+        f"ckpt={ckpt}",
+        f"encoder={encoder[0]}",
+        "source=3",
+        "target=8",
+        "n=4",
+        "n_vector=50",
+        f"out_dir={tmp}/arith",
+    ]
     result = tools.arithmetic(latent_cfg("arithmetic", *common, "strengths=[0.0,0.0,1.0]"))
     image = grid_pixels(result["grid"], 4, 3)
     first, second = image[:, 2:30], image[:, 32:60]
@@ -112,28 +129,51 @@ def test_arithmetic_from_a_csv_of_files_equals_the_same_images_by_label(trained,
     (tmp_path / "attributes.csv").write_text("\n".join(rows) + "\n")
     common = [f"ckpt={ckpt}", f"encoder={encoder[0]}", "n=4", "n_vector=12", f"out_dir={tmp_path}/out"]
     by_label = tools.arithmetic(latent_cfg("arithmetic", *common, "source=3", "target=8"))
-    by_csv = tools.arithmetic(latent_cfg("arithmetic", *common, f"attributes={tmp_path}/attributes.csv",
-                                         f"images={tmp_path}/images", "attribute=is_eight"))
+    by_csv = tools.arithmetic(
+        latent_cfg(
+            "arithmetic",
+            *common,
+            f"attributes={tmp_path}/attributes.csv",
+            f"images={tmp_path}/images",
+            "attribute=is_eight",
+        )
+    )
     assert by_csv["vector_norm"] == pytest.approx(by_label["vector_norm"], rel=1e-6)
     assert torch.equal(grid_pixels(by_csv["grid"], 4, 5), grid_pixels(by_label["grid"], 4, 5))
 
     with pytest.raises(ConfigError, match="no attribute 'glasses' in .*valid: is_eight, unused"):
-        tools.arithmetic(latent_cfg("arithmetic", *common, f"attributes={tmp_path}/attributes.csv",
-                                    f"images={tmp_path}/images", "attribute=glasses"))
+        tools.arithmetic(
+            latent_cfg(
+                "arithmetic",
+                *common,
+                f"attributes={tmp_path}/attributes.csv",
+                f"images={tmp_path}/images",
+                "attribute=glasses",
+            )
+        )
     with pytest.raises(ConfigError, match="found 0 with and 24 without"):
-        tools.arithmetic(latent_cfg("arithmetic", *common, f"attributes={tmp_path}/attributes.csv",
-                                    f"images={tmp_path}/images", "attribute=unused"))
+        tools.arithmetic(
+            latent_cfg(
+                "arithmetic",
+                *common,
+                f"attributes={tmp_path}/attributes.csv",
+                f"images={tmp_path}/images",
+                "attribute=unused",
+            )
+        )
     with pytest.raises(ConfigError, match=r"12 image\(s\) named in the attribute file are missing"):
-        tools.arithmetic(latent_cfg("arithmetic", *common, f"attributes={tmp_path}/attributes.csv",
-                                    "attribute=is_eight"))
+        tools.arithmetic(
+            latent_cfg("arithmetic", *common, f"attributes={tmp_path}/attributes.csv", "attribute=is_eight")
+        )
     with pytest.raises(ConfigError, match="needs multi-attribute labels"):  # digits have class labels only
         tools.arithmetic(latent_cfg("arithmetic", *common, "attribute=1"))
 
 
 def test_discriminator_features_have_the_documented_shape_and_a_probe(trained):
     ckpt, _, tmp = trained
-    results = tools.probe_features(latent_cfg("features", f"ckpt={ckpt}", "n_train=200", "n_test=100",
-                                              f"out_dir={tmp}/feat"))
+    results = tools.probe_features(
+        latent_cfg("features", f"ckpt={ckpt}", "n_train=200", "n_test=100", f"out_dir={tmp}/feat")
+    )
     assert results["feature_dim"] == 16 * 2 * 7 * 7  # DCGAN critic body at 28×28: (2·width, 7, 7)
     assert 0.1 <= results["discriminator_test_accuracy"] <= 1 and 0.1 <= results["pixels_test_accuracy"] <= 1
     assert math.isclose(json.loads((tmp / "feat" / "features_probe.json").read_text())["n_train"], 200)
@@ -146,10 +186,11 @@ def test_interpolate_between_classes_of_a_conditional_model(tmp_path):
     cfg = compose_config(tmp_path, "model=cgan", "trainer.max_steps=2")  # concat: classes differ from the start
     train(cfg)
     ckpt = f"{cfg.paths.output_dir}/checkpoints/last.ckpt"
-    path = tools.interpolate(latent_cfg("interpolate", f"ckpt={ckpt}", "classes=[3,8,1]", "walks=2", "steps=5",
-                                        f"out_dir={tmp_path}/interp"))
+    path = tools.interpolate(
+        latent_cfg("interpolate", f"ckpt={ckpt}", "classes=[3,8,1]", "walks=2", "steps=5", f"out_dir={tmp_path}/interp")
+    )
     grid = torch.tensor(list(Image.open(path).convert("L").getdata())).view(2 + 2 * 10, 2 + 9 * 10)
-    cells = [grid[2 + 10 * r: 10 * (r + 1), 2 + 10 * c: 10 * (c + 1)] for r in range(2) for c in range(9)]
+    cells = [grid[2 + 10 * r : 10 * (r + 1), 2 + 10 * c : 10 * (c + 1)] for r in range(2) for c in range(9)]
     model = load_model(ckpt)[0]
     for row in range(2):  # the walk's class points are that row's fixed z drawn as the plain classes
         z = model.sample_z(1, generator=torch.Generator().manual_seed(1000 * row)).repeat(3, 1)

@@ -22,13 +22,37 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "gan_lab"
 LAYERS = [
-    {"errors", "kinds", "steps", "losses", "images", "augment", "checkpoints", "cli", "resolvers", "legacy", "topk", "threads",
-     "sampling"},
+    {
+        "errors",
+        "kinds",
+        "steps",
+        "losses",
+        "images",
+        "augment",
+        "checkpoints",
+        "cli",
+        "resolvers",
+        "legacy",
+        "topk",
+        "threads",
+        "sampling",
+    },
     {"nets", "data", "text"},
     {"models", "metrics"},
     {"callbacks", "console", "loggers", "sweep"},
-    {"training", "evaluate", "generate", "latent", "progress", "classifier", "text_encoder", "api", "help",
-     "__init__", "__main__"},
+    {
+        "training",
+        "evaluate",
+        "generate",
+        "latent",
+        "progress",
+        "classifier",
+        "text_encoder",
+        "api",
+        "help",
+        "__init__",
+        "__main__",
+    },
 ]
 
 
@@ -92,8 +116,10 @@ def test_every_module_has_a_layer():
 @pytest.mark.parametrize("module", sorted(GRAPH))
 def test_imports_go_down_or_sideways_never_up(module):
     upward = sorted(m for m in GRAPH[module] if layer(m) > layer(module))
-    assert not upward, (f"{module} (layer {layer(module)}) imports {upward} from a higher layer: move the shared "
-                        "piece down (gan_lab/images.py, kinds.py, ...) or the importer up")
+    assert not upward, (
+        f"{module} (layer {layer(module)}) imports {upward} from a higher layer: move the shared "
+        "piece down (gan_lab/images.py, kinds.py, ...) or the importer up"
+    )
 
 
 def package_graph() -> dict[str, set[str]]:
@@ -111,7 +137,7 @@ def test_no_two_packages_import_each_other_directly_or_round_a_circle():
         state[node] = 1
         for nxt in sorted(edges[node]):
             if state.get(nxt) == 1:
-                cycle = path[path.index(nxt):] + [nxt]
+                cycle = path[path.index(nxt) :] + [nxt]
                 pytest.fail(f"import cycle between packages: {' -> '.join(cycle)}")
             if nxt not in state:
                 visit(nxt, path + [nxt])
@@ -133,7 +159,7 @@ def test_no_cycle_between_the_modules_of_a_package():
             state[node] = 1
             for nxt in sorted(inner[node]):
                 if state.get(nxt) == 1:
-                    pytest.fail(f"import cycle in {package}: {' -> '.join(path[path.index(nxt):] + [nxt])}")
+                    pytest.fail(f"import cycle in {package}: {' -> '.join(path[path.index(nxt) :] + [nxt])}")
                 if nxt not in state:
                     visit(nxt, path + [nxt])
             state[node] = 2

@@ -40,7 +40,8 @@ def test_wasserstein_hinge_and_least_squares_on_fixed_outputs():
     assert losses.d_hinge(real, fake).item() == pytest.approx((0.5 + 0 + 2) / 3 + (1.5 + 0 + 2) / 3)
     assert losses.g_hinge(fake).item() == pytest.approx(0.5 / 3)
     assert losses.d_least_squares(torch.tensor([1.0, 0.0]), torch.tensor([0.0, 2.0])).item() == pytest.approx(
-        0.5 * (0 + 1) / 2 + 0.5 * (0 + 4) / 2)
+        0.5 * (0 + 1) / 2 + 0.5 * (0 + 4) / 2
+    )
     assert losses.g_least_squares(torch.tensor([0.0, 2.0])).item() == pytest.approx(0.5 * (1 + 1) / 2)
 
 
@@ -104,8 +105,13 @@ def test_orthogonal_regularization_sums_squared_off_diagonal_gram_entries():
 
 def tiny_gan(**kwargs) -> GANModule:
     return GANModule(
-        MLPGenerator(4, 1, 2, hidden=[8], norm="none"), MLPDiscriminator(1, 2, hidden=[8]),
-        losses.d_bce, losses.g_nonsaturating, partial(torch.optim.Adam), partial(torch.optim.Adam), latent_dim=4,
+        MLPGenerator(4, 1, 2, hidden=[8], norm="none"),
+        MLPDiscriminator(1, 2, hidden=[8]),
+        losses.d_bce,
+        losses.g_nonsaturating,
+        partial(torch.optim.Adam),
+        partial(torch.optim.Adam),
+        latent_dim=4,
         **kwargs,
     )
 

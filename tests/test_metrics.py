@@ -37,8 +37,9 @@ def kid_numpy(a: np.ndarray, b: np.ndarray) -> float:
     k = lambda x, y: (x @ y.T / d + 1) ** 3  # noqa: E731
     m = len(a)
     kxx, kyy, kxy = k(a, a), k(b, b), k(a, b)
-    return float((kxx.sum() - np.trace(kxx)) / (m * (m - 1)) + (kyy.sum() - np.trace(kyy)) / (m * (m - 1))
-                 - 2 * kxy.mean())
+    return float(
+        (kxx.sum() - np.trace(kxx)) / (m * (m - 1)) + (kyy.sum() - np.trace(kyy)) / (m * (m - 1)) - 2 * kxy.mean()
+    )
 
 
 def test_fid_and_kid_match_a_direct_numpy_scipy_computation():
@@ -53,8 +54,10 @@ def test_fid_and_kid_match_a_direct_numpy_scipy_computation():
 def test_fid_of_a_set_with_itself_is_zero_and_grows_with_noise():
     g = torch.Generator().manual_seed(1)
     real = torch.randn(500, 8, generator=g)
-    fids = [image_metrics(real, real + s * torch.randn(500, 8, generator=g), metrics=["fid"])["fid"]
-            for s in (0.0, 0.3, 1.0)]
+    fids = [
+        image_metrics(real, real + s * torch.randn(500, 8, generator=g), metrics=["fid"])["fid"]
+        for s in (0.0, 0.3, 1.0)
+    ]
     assert abs(fids[0]) < 1e-6 and fids[0] < fids[1] < fids[2]
 
 
@@ -98,8 +101,11 @@ def test_toy_mode_coverage_counts_exactly_on_hand_made_points():
 
 
 def test_stacked_mnist_mode_statistics():
-    assert mode_histogram_stats(torch.arange(1000), 1000) == {"modes_covered": 1000, "num_modes": 1000,
-                                                              "kl_to_uniform": pytest.approx(0.0, abs=1e-9)}
+    assert mode_histogram_stats(torch.arange(1000), 1000) == {
+        "modes_covered": 1000,
+        "num_modes": 1000,
+        "kl_to_uniform": pytest.approx(0.0, abs=1e-9),
+    }
     collapsed = mode_histogram_stats(torch.zeros(500, dtype=torch.long), 1000)
     assert collapsed["modes_covered"] == 1 and collapsed["kl_to_uniform"] == pytest.approx(math.log(1000))
 
@@ -136,9 +142,18 @@ def test_evaluate_command_writes_a_table_with_its_protocol(make_cfg, digits_clas
 
     ckpt = f"{cfg.paths.output_dir}/checkpoints/last.ckpt"
     with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
-        ecfg = compose("evaluate", overrides=[
-            f"ckpt={ckpt}", "features=classifier", f"features.checkpoint={digits_classifier[0]}",
-            "metrics=[fid,kid,is]", "n_samples=120", f"cache_dir={tmp_path}/cache", f"paths.data_dir={tmp_path}"])
+        ecfg = compose(
+            "evaluate",
+            overrides=[
+                f"ckpt={ckpt}",
+                "features=classifier",
+                f"features.checkpoint={digits_classifier[0]}",
+                "metrics=[fid,kid,is]",
+                "n_samples=120",
+                f"cache_dir={tmp_path}/cache",
+                f"paths.data_dir={tmp_path}",
+            ],
+        )
     results = evaluate(ecfg)
     assert {"fid", "kid", "is", "is_std"} <= set(results) and results["fid"] > 0
     assert "kid_std" not in results  # 120 images: one KID subset holds them all, so there is no ± to show
@@ -155,10 +170,16 @@ def test_evaluate_command_writes_a_table_with_its_protocol(make_cfg, digits_clas
 
 
 def test_training_logs_fid_and_keeps_the_best_fid_checkpoint(make_cfg, digits_classifier, tmp_path):
-    cfg = make_cfg("callbacks=fid", "features=classifier", f"features.checkpoint={digits_classifier[0]}",
-                   "callbacks.evaluation.every_n_steps=2", "callbacks.evaluation.n_samples=64", "trainer.max_steps=4",
-                   *[o for o in ("callbacks.progress_bar=null", "callbacks.model_summary=null")],
-                   "optimized_metric=val/fid")
+    cfg = make_cfg(
+        "callbacks=fid",
+        "features=classifier",
+        f"features.checkpoint={digits_classifier[0]}",
+        "callbacks.evaluation.every_n_steps=2",
+        "callbacks.evaluation.n_samples=64",
+        "trainer.max_steps=4",
+        *[o for o in ("callbacks.progress_bar=null", "callbacks.model_summary=null")],
+        "optimized_metric=val/fid",
+    )
     metrics = train(cfg)
     assert math.isfinite(metrics["val/fid"]) and "val/kid" in metrics
     best = list((tmp_path / "run" / "checkpoints").glob("best-fid-*.ckpt"))
@@ -167,20 +188,34 @@ def test_training_logs_fid_and_keeps_the_best_fid_checkpoint(make_cfg, digits_cl
     assert saved["global_step"] in (2 * 2, 4 * 2)  # saved right after an evaluation
 
 
-@pytest.mark.parametrize("ending, evaluated_at", [
-    (["trainer.max_steps=4"], [2, 4]),
-    (["trainer.max_steps=5"], [2, 4, 5]),
-    (["trainer.max_steps=-1", "trainer.max_epochs=1", "data.n_samples=768", "data.batch_size=256"], [2, 3]),
-])
+@pytest.mark.parametrize(
+    "ending, evaluated_at",
+    [
+        (["trainer.max_steps=4"], [2, 4]),
+        (["trainer.max_steps=5"], [2, 4, 5]),
+        (["trainer.max_steps=-1", "trainer.max_epochs=1", "data.n_samples=768", "data.batch_size=256"], [2, 3]),
+    ],
+)
 def test_toy_run_logs_mode_coverage_periodically_and_at_the_end(make_cfg, monkeypatch, ending, evaluated_at):
     from gan_lab.callbacks import Evaluation
 
     steps, original = [], Evaluation.evaluate
-    monkeypatch.setattr(Evaluation, "evaluate", lambda self, trainer, module: steps.append(module.g_steps) or
-                        original(self, trainer, module))
-    cfg = make_cfg("data=ring", "model=gan", "model.generator.output=linear", "callbacks=modes",
-                   "callbacks.evaluation.every_n_steps=2", "callbacks.evaluation.n_samples=200",
-                   "callbacks.progress_bar=null", "callbacks.model_summary=null", *ending)
+    monkeypatch.setattr(
+        Evaluation,
+        "evaluate",
+        lambda self, trainer, module: steps.append(module.g_steps) or original(self, trainer, module),
+    )
+    cfg = make_cfg(
+        "data=ring",
+        "model=gan",
+        "model.generator.output=linear",
+        "callbacks=modes",
+        "callbacks.evaluation.every_n_steps=2",
+        "callbacks.evaluation.n_samples=200",
+        "callbacks.progress_bar=null",
+        "callbacks.model_summary=null",
+        *ending,
+    )
     metrics = train(cfg)
     assert 0 <= metrics["val/modes_covered"] <= 8 and 0 <= metrics["val/high_quality"] <= 1
     assert steps == evaluated_at  # every 2 generator steps, and once more when the run ends off that grid
@@ -207,8 +242,9 @@ def test_modes_metric_counts_classifier_predicted_classes(make_cfg, digits_class
     model, run, _ = load_model(f"{cfg.paths.output_dir}/checkpoints/last.ckpt")
     from hydra.utils import instantiate
 
-    results, _ = evaluate_generator(model, instantiate(run.data), ClassifierFeatures(str(digits_classifier[0])),
-                                    metrics=["modes"], n_samples=100)
+    results, _ = evaluate_generator(
+        model, instantiate(run.data), ClassifierFeatures(str(digits_classifier[0])), metrics=["modes"], n_samples=100
+    )
     assert results["num_modes"] == 10 and 1 <= results["modes_covered"] <= 10
     assert 0 <= results["kl_to_uniform"] <= math.log(10) + 1e-9
 

@@ -30,24 +30,46 @@ def test_wheel_installed_elsewhere_trains_from_any_folder(tmp_path):
     """Build the wheel, install it (no editable link to the checkout) into a folder of its own, and train with
     its `gan-lab` command from a folder that holds no conf/: the configs come from inside the package."""
     wheels, site, work = tmp_path / "wheels", tmp_path / "site", tmp_path / "elsewhere"
-    build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-                            "-w", str(wheels), str(ROOT)], capture_output=True, text=True, timeout=300,
-                           cwd=tmp_path)
+    build = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(wheels), str(ROOT)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
     assert build.returncode == 0, build.stderr
     wheel = next(wheels.glob("gan_lab-*.whl"))
-    install = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(site),
-                              str(wheel)], capture_output=True, text=True, timeout=300)
+    install = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(site), str(wheel)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert install.returncode == 0, install.stderr
     assert (site / "gan_lab" / "conf" / "train.yaml").is_file()
     work.mkdir()
     env = {**os.environ, "PYTHONPATH": str(site)}
-    where = subprocess.run([sys.executable, "-c", "import gan_lab.cli as c; print(c.__file__, c.CONFIG_DIR)"],
-                           capture_output=True, text=True, env=env, cwd=work)
+    where = subprocess.run(
+        [sys.executable, "-c", "import gan_lab.cli as c; print(c.__file__, c.CONFIG_DIR)"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=work,
+    )
     assert where.stdout.split() == [str(site / "gan_lab" / "cli.py"), str(site / "gan_lab" / "conf")]
-    run = subprocess.run([str(site / "bin" / "gan-lab"), "data=digits", "trainer.max_steps=2",
-                          "callbacks.model_summary=null"], capture_output=True, text=True, env=env, cwd=work,
-                         timeout=300)
+    run = subprocess.run(
+        [str(site / "bin" / "gan-lab"), "data=digits", "trainer.max_steps=2", "callbacks.model_summary=null"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=work,
+        timeout=300,
+    )
     assert run.returncode == 0, run.stderr[-2000:]
     assert list(work.glob("outputs/*/*_dcgan-digits/checkpoints/last.ckpt"))
-    assert "usage" in subprocess.run([str(site / "bin" / "gan-lab"), "--help"], capture_output=True, text=True,
-                                     env=env, cwd=work).stdout.lower()
+    assert (
+        "usage"
+        in subprocess.run(
+            [str(site / "bin" / "gan-lab"), "--help"], capture_output=True, text=True, env=env, cwd=work
+        ).stdout.lower()
+    )

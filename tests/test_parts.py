@@ -39,18 +39,43 @@ def test_checkpoints_of_the_flat_layout_load_and_sample_as_they_did(name):
 
 
 def test_upgrade_moves_every_flat_argument_into_its_group():
-    old = {"_target_": "gan_lab.models.GANModule", "latent_dim": 8, "gradient_penalty": {"_target_": "f"},
-           "gp_weight": 5.0, "r1_weight": 0.0, "ortho_weight": 1e-4, "ema_decay": None, "ema_start": 0, "pack": 1,
-           "augment": None, "minibatch": None, "unroll_steps": 3, "unroll_lr": None, "unroll_rule": "sgd",
-           "seed": 7, "d_probability": True, "channels_last": False, "torch_compile": False, "collapse_patience": 2}
+    old = {
+        "_target_": "gan_lab.models.GANModule",
+        "latent_dim": 8,
+        "gradient_penalty": {"_target_": "f"},
+        "gp_weight": 5.0,
+        "r1_weight": 0.0,
+        "ortho_weight": 1e-4,
+        "ema_decay": None,
+        "ema_start": 0,
+        "pack": 1,
+        "augment": None,
+        "minibatch": None,
+        "unroll_steps": 3,
+        "unroll_lr": None,
+        "unroll_rule": "sgd",
+        "seed": 7,
+        "d_probability": True,
+        "channels_last": False,
+        "torch_compile": False,
+        "collapse_patience": 2,
+    }
     new = upgrade_model_config(old)
     assert new["stabilizers"] == {
         "gp": {"_target_": "gan_lab.models.stabilizers.GradientPenalty", "penalty": {"_target_": "f"}, "weight": 5.0},
-        "ortho": {"_target_": "gan_lab.models.stabilizers.Orthogonal", "beta": 1e-4}}
-    assert new["remedies"] == {"unrolled": {"_target_": "gan_lab.models.remedies.Unrolled", "steps": 3, "lr": None,
-                                            "rule": "sgd"}}
-    assert new["runtime"] == {"_target_": "gan_lab.models.Runtime", "seed": 7, "d_probability": True,
-                              "channels_last": False, "torch_compile": False, "collapse_patience": 2}
+        "ortho": {"_target_": "gan_lab.models.stabilizers.Orthogonal", "beta": 1e-4},
+    }
+    assert new["remedies"] == {
+        "unrolled": {"_target_": "gan_lab.models.remedies.Unrolled", "steps": 3, "lr": None, "rule": "sgd"}
+    }
+    assert new["runtime"] == {
+        "_target_": "gan_lab.models.Runtime",
+        "seed": 7,
+        "d_probability": True,
+        "channels_last": False,
+        "torch_compile": False,
+        "collapse_patience": 2,
+    }
     assert new["latent_dim"] == 8 and upgrade_model_config(new) is new  # today's layout passes unchanged
 
 
@@ -77,8 +102,7 @@ def test_a_new_regulariser_is_a_part_named_in_the_config(make_cfg):
     hand = model.d_loss(real_out, fake_out) + 0.5 * real_out.mean().pow(2)
     assert loss.item() == pytest.approx(hand.item(), rel=1e-6)
     assert logs["mean_logit"].item() == pytest.approx(real_out.mean().pow(2).item(), rel=1e-6)
-    metrics = train(make_cfg("model=dcgan", f"+model.stabilizers.drift={{_target_: {target}}}",
-                             "trainer.max_steps=2"))
+    metrics = train(make_cfg("model=dcgan", f"+model.stabilizers.drift={{_target_: {target}}}", "trainer.max_steps=2"))
     assert "train/mean_logit" in metrics
 
 

@@ -14,8 +14,11 @@ from gan_lab.training import build, train
 
 @pytest.mark.parametrize("model", ["dcgan", "wgan_gp"])
 def test_bf16_mixed_precision_fits_on_cpu(make_cfg, model):
-    metrics = train(make_cfg(f"model={model}", "trainer.precision=bf16-mixed", "model.runtime.channels_last=true",
-                             "trainer.max_steps=2"))
+    metrics = train(
+        make_cfg(
+            f"model={model}", "trainer.precision=bf16-mixed", "model.runtime.channels_last=true", "trainer.max_steps=2"
+        )
+    )
     assert metrics["train/g_steps"] == 2 and math.isfinite(metrics["train/d_loss"])
 
 
@@ -26,8 +29,9 @@ def test_channels_last_puts_the_convolutions_in_channels_last_format(make_cfg):
     assert conv.weight.is_contiguous(memory_format=torch.channels_last)
 
 
-@pytest.mark.skipif(shutil.which("g++") is None and shutil.which("cc") is None,
-                    reason="torch.compile on the CPU needs a C++ compiler")
+@pytest.mark.skipif(
+    shutil.which("g++") is None and shutil.which("cc") is None, reason="torch.compile on the CPU needs a C++ compiler"
+)
 def test_torch_compile_fits_and_keeps_checkpoint_names(make_cfg):
     cfg = make_cfg("model.runtime.torch_compile=true", "trainer.max_steps=2")
     model, datamodule, trainer = build(cfg)

@@ -20,11 +20,19 @@ ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 PREFIXES = ("python -m gan_lab", ".venv/bin/python -m gan_lab", "make ")
 CONFIG_OF = {  # module -> config name (latent: latent/<subcommand>)
-    "gan_lab": "train", "gan_lab.classifier": "classifier", "gan_lab.evaluate": "evaluate",
-    "gan_lab.generate": "generate", "gan_lab.text_encoder": "text_encoder",
+    "gan_lab": "train",
+    "gan_lab.classifier": "classifier",
+    "gan_lab.evaluate": "evaluate",
+    "gan_lab.generate": "generate",
+    "gan_lab.text_encoder": "text_encoder",
 }
-FILL = {"model=…": "model=cgan", "…": "outputs/run/checkpoints/last.ckpt", "<run>": "outputs/run",
-        "/path/to/images": "images", "<stage-I run>": "outputs/stackgan"}
+FILL = {
+    "model=…": "model=cgan",
+    "…": "outputs/run/checkpoints/last.ckpt",
+    "<run>": "outputs/run",
+    "/path/to/images": "images",
+    "<stage-I run>": "outputs/stackgan",
+}
 
 # Commands that are not composed here, with the reason (every other README command is composed).
 NOT_COMPOSED = {
@@ -72,7 +80,7 @@ def command_overrides(command: str, fill: dict[str, str]) -> tuple[str, list[str
     module, args = argv[0], [a for a in argv[1:] if a != "-m"]
     if "--cfg" in args:  # `--cfg job`: the flag and its value are Hydra's, not overrides
         i = args.index("--cfg")
-        del args[i:i + 2]
+        del args[i : i + 2]
     args = [a for a in args if not a.startswith("--")]  # --help (tested in test_console.py)
     config = f"latent/{args.pop(0)}" if module == "gan_lab.latent" else CONFIG_OF[module]
     overrides = []

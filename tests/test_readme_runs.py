@@ -30,11 +30,25 @@ NOT_RUN = {  # besides NOT_COMPOSED and the make targets
     "python -m gan_lab --cfg job": "prints the config (Hydra's flag); composed in tests/test_readme.py",
 }
 TINY = {  # size overrides per command, applied only where the composed config has the key
-    "train": {"trainer.max_steps": 2, "data.batch_size": 2, "data.n_train": 64, "data.n_test": 32,
-              "callbacks.evaluation.n_samples": 16, "callbacks.samples.n_samples": 16, "trainer.log_every_n_steps": 1},
+    "train": {
+        "trainer.max_steps": 2,
+        "data.batch_size": 2,
+        "data.n_train": 64,
+        "data.n_test": 32,
+        "callbacks.evaluation.n_samples": 16,
+        "callbacks.samples.n_samples": 16,
+        "trainer.log_every_n_steps": 1,
+    },
     "classifier": {"epochs": 1, "max_steps": 3, "progress_bar": False, "accelerator": "cpu"},
-    "text_encoder": {"epochs": 1, "batch_size": 16, "data.n_train": 64, "data.n_test": 32, "n_candidates": 10,
-                     "progress_bar": False, "accelerator": "cpu"},
+    "text_encoder": {
+        "epochs": 1,
+        "batch_size": 16,
+        "data.n_train": 64,
+        "data.n_test": 32,
+        "n_candidates": 10,
+        "progress_bar": False,
+        "accelerator": "cpu",
+    },
     "evaluate": {"n_samples": 16, "n_real": 16, "batch_size": 16},
     "generate": {"n": 8},
     "latent/interpolate": {"walks": 2, "steps": 3},
@@ -44,28 +58,47 @@ TINY = {  # size overrides per command, applied only where the composed config h
     "latent/features": {"n_train": 64, "n_test": 32},
 }
 FUNCTIONS = {
-    "train": "gan_lab.training:train", "classifier": "gan_lab.classifier:train_classifier",
-    "text_encoder": "gan_lab.text_encoder:train_text_encoder", "evaluate": "gan_lab.evaluate:evaluate",
-    "generate": "gan_lab.generate:generate", "latent/interpolate": "gan_lab.latent.tools:interpolate",
-    "latent/progress": "gan_lab.progress:progress", "latent/encoder": "gan_lab.latent.tools:train_encoder",
-    "latent/arithmetic": "gan_lab.latent.tools:arithmetic", "latent/features": "gan_lab.latent.tools:probe_features",
+    "train": "gan_lab.training:train",
+    "classifier": "gan_lab.classifier:train_classifier",
+    "text_encoder": "gan_lab.text_encoder:train_text_encoder",
+    "evaluate": "gan_lab.evaluate:evaluate",
+    "generate": "gan_lab.generate:generate",
+    "latent/interpolate": "gan_lab.latent.tools:interpolate",
+    "latent/progress": "gan_lab.progress:progress",
+    "latent/encoder": "gan_lab.latent.tools:train_encoder",
+    "latent/arithmetic": "gan_lab.latent.tools:arithmetic",
+    "latent/features": "gan_lab.latent.tools:probe_features",
 }
 RUN, CGAN, STAGE1 = "outputs/run", "outputs/cgan", "outputs/stackgan"  # the artefacts' folders in the working folder
 CONDITIONAL = ("classes=", "metrics=[accuracy]")  # commands that need the conditional run
 PACKED = ("experiment=stacked_mnist_best", "+remedy=pack")  # D judges packs of 4: batches of 4 (CUB's tiny set: 2)
 # the ```python examples that use gan_lab, each distinct one once
-EXAMPLES = list(dict.fromkeys(block.split("```", 1)[0] for path in SOURCES
-                              for block in path.read_text().split("```python\n")[1:] if "from gan_lab import" in block))
+EXAMPLES = list(
+    dict.fromkeys(
+        block.split("```", 1)[0]
+        for path in SOURCES
+        for block in path.read_text().split("```python\n")[1:]
+        if "from gan_lab import" in block
+    )
+)
 
 
 def parse(command: str) -> tuple[str, list[str]]:
     """(config name, overrides) of a README command with its placeholders naming this module's artefacts."""
     ckpt = f"{CGAN if any(c in command for c in CONDITIONAL) else RUN}/checkpoints/last.ckpt"
     text_model = "data=shapes" in command or "data=cub" in command
-    return command_overrides(command, {
-        "model=…": "model=stackgan" if text_model else "model=cgan",
-        "encoder=…": f"encoder={RUN}/encoder/encoder.ckpt", "…": ckpt, "<stage-I run>": STAGE1, "<run>": RUN,
-        "outputs/outputs": "outputs", "/path/to/images": "images"})
+    return command_overrides(
+        command,
+        {
+            "model=…": "model=stackgan" if text_model else "model=cgan",
+            "encoder=…": f"encoder={RUN}/encoder/encoder.ckpt",
+            "…": ckpt,
+            "<stage-I run>": STAGE1,
+            "<run>": RUN,
+            "outputs/outputs": "outputs",
+            "/path/to/images": "images",
+        },
+    )
 
 
 def run(config: str, overrides: list[str], output_dir: str | None = None, tiny: dict | None = None):

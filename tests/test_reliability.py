@@ -1,4 +1,5 @@
-"""The promises of docs/training.md "Resume and reliability": a checkpoint is data, never code; errors are one clear line."""
+"""The promises of docs/training.md "Resume and reliability": a checkpoint is data, never code; errors are one
+clear line."""
 
 from __future__ import annotations
 
@@ -41,8 +42,13 @@ def malicious(request, tmp_path) -> tuple[pathlib.Path, pathlib.Path]:
 
 
 LOADERS = {
-    "checkpoint": load_checkpoint, "model": load_model, "run": load_run, "weights": load_weights,
-    "classifier": load_classifier, "encoder": load_encoder, "text encoder": load_sentence_encoder,
+    "checkpoint": load_checkpoint,
+    "model": load_model,
+    "run": load_run,
+    "weights": load_weights,
+    "classifier": load_classifier,
+    "encoder": load_encoder,
+    "text encoder": load_sentence_encoder,
 }
 
 
@@ -61,8 +67,9 @@ def test_training_resume_refuses_a_checkpoint_that_would_run_code(malicious, mak
     assert not marker.exists()
 
 
-@pytest.mark.parametrize("command", [["gan_lab"], ["gan_lab.evaluate"], ["gan_lab.generate"],
-                                     ["gan_lab.latent", "interpolate"]])
+@pytest.mark.parametrize(
+    "command", [["gan_lab"], ["gan_lab.evaluate"], ["gan_lab.generate"], ["gan_lab.latent", "interpolate"]]
+)
 def test_commands_refuse_it_with_one_line(tmp_path, command):
     marker = tmp_path / "pwned"
     path = tmp_path / "crafted.ckpt"
@@ -78,12 +85,19 @@ def test_a_safe_checkpoint_naming_a_foreign_target_is_refused_before_anything_is
     src, dst = tmp_path / "secret", tmp_path / "copied"
     src.write_text("x")
     path = tmp_path / "foreign.ckpt"
-    config = {"model": {"_target_": "gan_lab.models.GANModule",
-                        "g_optimizer": {"_target_": "shutil.copyfile", "src": str(src), "dst": str(dst)}}}
+    config = {
+        "model": {
+            "_target_": "gan_lab.models.GANModule",
+            "g_optimizer": {"_target_": "shutil.copyfile", "src": str(src), "dst": str(dst)},
+        }
+    }
     torch.save({"state_dict": {}, "global_step": 0, "gan_lab_config": config}, path)
     assert torch.load(path, weights_only=True)  # loads safely: only the config is hostile
-    with pytest.raises(CheckpointError, match=r"model.g_optimizer._target_ is 'shutil.copyfile', and a checkpoint's "
-                                              r"config may only name classes of gan_lab's models"):
+    with pytest.raises(
+        CheckpointError,
+        match=r"model.g_optimizer._target_ is 'shutil.copyfile', and a checkpoint's "
+        r"config may only name classes of gan_lab's models",
+    ):
         load_model(path)
     assert not dst.exists()
 
@@ -104,8 +118,13 @@ def test_gan_lab_checkpoints_are_weights_only_and_resume_through_the_safe_loader
     assert isinstance(build(cfg)[2].strategy.checkpoint_io, AtomicCheckpointIO)  # every save of a run is atomic
     model, _, g_steps = load_model(last)
     assert g_steps == 2 and model.generator_ema is not None
-    resumed = make_cfg("model=cgan", "+stabilizer=[ema]", "trainer.max_steps=3", f"ckpt_path={last}",
-                       f"paths.output_dir={tmp_path / 'resumed'}")
+    resumed = make_cfg(
+        "model=cgan",
+        "+stabilizer=[ema]",
+        "trainer.max_steps=3",
+        f"ckpt_path={last}",
+        f"paths.output_dir={tmp_path / 'resumed'}",
+    )
     assert train(resumed)["train/g_steps"] == 3
 
 
@@ -120,8 +139,17 @@ def test_sigterm_saves_then_exits_143_and_says_where_to_resume(tmp_path):
     from tests.conftest import QUIET, ROOT
 
     run = tmp_path / "run"
-    cmd = [sys.executable, "-m", "gan_lab", "data=digits", "trainer.max_steps=100000", f"paths.output_dir={run}",
-           f"paths.log_dir={tmp_path}", *QUIET, "trainer.log_every_n_steps=5"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "gan_lab",
+        "data=digits",
+        "trainer.max_steps=100000",
+        f"paths.output_dir={run}",
+        f"paths.log_dir={tmp_path}",
+        *QUIET,
+        "trainer.log_every_n_steps=5",
+    ]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
     while not list((run / "checkpoints").glob("epoch*.ckpt")) and time.monotonic() < deadline:
@@ -153,13 +181,17 @@ def test_a_kill_at_any_moment_of_a_save_leaves_a_whole_checkpoint_on_another_fil
     tmpdir.mkdir()
     with tempfile.TemporaryDirectory(dir=shm) as run:
         target = pathlib.Path(run) / "last.ckpt"
-        saver = ("import sys, torch; from gan_lab.callbacks import AtomicCheckpointIO\n"
-                 "io, i = AtomicCheckpointIO(), 0\n"
-                 "while True:\n"
-                 "    io.save_checkpoint({'w': torch.full((1_500_000,), float(i)), 'i': i}, sys.argv[1]); i += 1\n")
+        saver = (
+            "import sys, torch; from gan_lab.callbacks import AtomicCheckpointIO\n"
+            "io, i = AtomicCheckpointIO(), 0\n"
+            "while True:\n"
+            "    io.save_checkpoint({'w': torch.full((1_500_000,), float(i)), 'i': i}, sys.argv[1]); i += 1\n"
+        )
         rng, seen = random.Random(0), []
         for _ in range(4):
-            proc = subprocess.Popen([sys.executable, "-c", saver, str(target)], env={**os.environ, "TMPDIR": str(tmpdir)})
+            proc = subprocess.Popen(
+                [sys.executable, "-c", saver, str(target)], env={**os.environ, "TMPDIR": str(tmpdir)}
+            )
             while not target.exists():
                 time.sleep(0.01)
             time.sleep(rng.uniform(0.0, 0.4))
@@ -178,8 +210,9 @@ def test_nan_message_says_no_checkpoint_was_written_when_none_was(make_cfg):
 
     model, datamodule, trainer = build(make_cfg("trainer.max_steps=5"))
     model.d_loss = lambda real, fake: (real.mean() + fake.mean()) * float("nan")
-    with pytest.raises(NonFiniteLossError, match="by generator step 1; training stopped and no checkpoint had been "
-                                                 "written yet"):
+    with pytest.raises(
+        NonFiniteLossError, match="by generator step 1; training stopped and no checkpoint had been written yet"
+    ):
         trainer.fit(model, datamodule=datamodule)
 
 
@@ -213,18 +246,26 @@ def test_collapse_signature_warns_after_patience_logged_intervals(make_cfg):
         check_collapse(model, exploded)
 
 
-@pytest.mark.parametrize(("overrides", "expected"), [
-    (["model.n_critic=0"], "model.n_critic must be ≥ 1 (discriminator steps per generator step), got 0"),
-    (["model.accumulate=0"], "model.accumulate must be ≥ 1 (micro-batches per optimiser step), got 0"),
-    (["model.d_optimizer.lr=-0.001"], "model.d_optimizer.lr must be a positive number, got -0.001"),
-    (["trainer.max_steps=-5"], "trainer.max_steps must be a whole number of generator steps ≥ 1, or -1"),
-    (["trainer.max_steps=five"], "trainer.max_steps must be a whole number of generator steps ≥ 1, or -1 for no "
-                                 "limit; got 'five'"),
-    (["data.batch_size=abc"], "data.batch_size must be a whole number ≥ 1, got 'abc'"),
-    (["model=cgan", "data=ring"], "model ConditionalGAN is conditional and needs labelled data"),
-    (["model=stackgan"], "model StackGAN needs data.embedding_dim, which this data set does not provide (captioned "
-                         "data: data=shapes, cub or oxford102)"),
-])
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        (["model.n_critic=0"], "model.n_critic must be ≥ 1 (discriminator steps per generator step), got 0"),
+        (["model.accumulate=0"], "model.accumulate must be ≥ 1 (micro-batches per optimiser step), got 0"),
+        (["model.d_optimizer.lr=-0.001"], "model.d_optimizer.lr must be a positive number, got -0.001"),
+        (["trainer.max_steps=-5"], "trainer.max_steps must be a whole number of generator steps ≥ 1, or -1"),
+        (
+            ["trainer.max_steps=five"],
+            "trainer.max_steps must be a whole number of generator steps ≥ 1, or -1 for no limit; got 'five'",
+        ),
+        (["data.batch_size=abc"], "data.batch_size must be a whole number ≥ 1, got 'abc'"),
+        (["model=cgan", "data=ring"], "model ConditionalGAN is conditional and needs labelled data"),
+        (
+            ["model=stackgan"],
+            "model StackGAN needs data.embedding_dim, which this data set does not provide (captioned "
+            "data: data=shapes, cub or oxford102)",
+        ),
+    ],
+)
 def test_bad_values_are_one_line_config_errors(make_cfg, overrides, expected):
     from gan_lab.cli import user_error
     from gan_lab.errors import ConfigError
@@ -277,8 +318,9 @@ def test_a_run_resumed_mid_epoch_is_bit_identical_to_an_uninterrupted_one(make_c
     cut = tmp_path / "cut" / "checkpoints" / "last.ckpt"
     assert torch.load(cut, weights_only=True)["global_step"] == 18  # 9 generator steps (2 optimiser steps each)
     _fit(make_cfg(*common, f"paths.output_dir={tmp_path / 'resumed'}", f"ckpt_path={cut}"))
-    straight, resumed = (torch.load(tmp_path / run / "checkpoints" / "last.ckpt", weights_only=True)
-                         for run in ("straight", "resumed"))
+    straight, resumed = (
+        torch.load(tmp_path / run / "checkpoints" / "last.ckpt", weights_only=True) for run in ("straight", "resumed")
+    )
     assert straight["global_step"] == resumed["global_step"] == 60
     assert straight["state_dict"].keys() == resumed["state_dict"].keys()
     for name, value in straight["state_dict"].items():
@@ -305,17 +347,20 @@ def test_two_sweeps_writing_summaries_into_one_folder_leave_whole_files(tmp_path
 
     from gan_lab.sweep import write_summary
 
-    tables = [[{"trial": str(i), "overrides": f"seed={s}", "val/fid": float(s + i)} for i in range(200)]
-              for s in range(2)]
-    writers = [threading.Thread(target=lambda rows=rows: [write_summary(tmp_path, rows) for _ in range(20)])
-               for rows in tables]
+    tables = [
+        [{"trial": str(i), "overrides": f"seed={s}", "val/fid": float(s + i)} for i in range(200)] for s in range(2)
+    ]
+    writers = [
+        threading.Thread(target=lambda rows=rows: [write_summary(tmp_path, rows) for _ in range(20)]) for rows in tables
+    ]
     for w in writers:
         w.start()
     for w in writers:
         w.join()
     rows = list(csv.DictReader((tmp_path / "summary.csv").open()))
-    assert [{k: v for k, v in r.items()} for r in rows] in [[{k: str(v) for k, v in r.items()} for r in t]
-                                                             for t in tables]
+    assert [{k: v for k, v in r.items()} for r in rows] in [
+        [{k: str(v) for k, v in r.items()} for r in t] for t in tables
+    ]
     assert len((tmp_path / "summary.md").read_text().splitlines()) == 202
     assert sorted(p.name for p in tmp_path.iterdir()) == ["summary.csv", "summary.md"]  # no temp file left
 
@@ -324,11 +369,18 @@ def test_the_stored_config_holds_no_absolute_paths_under_the_working_folder(tmp_
     from gan_lab.training import relative_paths
 
     cwd = tmp_path / "work"
-    config = {"paths": {"output_dir": f"{cwd}/outputs/2026/run", "data_dir": "./data", "log_dir": "/scratch/x"},
-              "list": [f"{cwd}/a.ckpt"], "n": 3, "name": f"{cwd}x"}
+    config = {
+        "paths": {"output_dir": f"{cwd}/outputs/2026/run", "data_dir": "./data", "log_dir": "/scratch/x"},
+        "list": [f"{cwd}/a.ckpt"],
+        "n": 3,
+        "name": f"{cwd}x",
+    }
     assert relative_paths(config, cwd) == {
         "paths": {"output_dir": "outputs/2026/run", "data_dir": "./data", "log_dir": "/scratch/x"},
-        "list": ["a.ckpt"], "n": 3, "name": f"{cwd}x"}
+        "list": ["a.ckpt"],
+        "n": 3,
+        "name": f"{cwd}x",
+    }
 
 
 def test_a_corrupt_image_in_a_folder_is_named_or_skipped_with_a_count(make_cfg, tmp_path):
@@ -375,8 +427,9 @@ class CtrlCAt:
 def test_ctrl_c_saves_then_exits_130_and_says_where_to_resume(make_cfg, capsys):
     import json
 
-    cfg = make_cfg("trainer.max_steps=50", "+callbacks.ctrl_c._target_=tests.test_reliability.CtrlCAt",
-                   "+callbacks.ctrl_c.at=3")
+    cfg = make_cfg(
+        "trainer.max_steps=50", "+callbacks.ctrl_c._target_=tests.test_reliability.CtrlCAt", "+callbacks.ctrl_c.at=3"
+    )
     with pytest.raises(SystemExit) as stopped:
         train(cfg)
     assert stopped.value.code == 130

@@ -55,7 +55,8 @@ def test_swapping_one_attribute_changes_only_it():
     assert swapped == "a big blue disc in the upper left, with stripes"
     before, after = parse_caption(caption), parse_caption(swapped)
     assert after[1] == COLOURS.index("blue") and [a for i, a in enumerate(after) if i != 1] == [
-        b for i, b in enumerate(before) if i != 1]
+        b for i, b in enumerate(before) if i != 1
+    ]
     assert parse_caption(swap_attribute(caption, "pattern", "dotted"))[5] == 2  # a postfix phrase stays postfix
     with pytest.raises(ConfigError, match="names no background"):
         swap_attribute(caption, "background", "white")
@@ -97,7 +98,7 @@ def test_pattern_shows_only_at_the_large_size():
     g = torch.Generator().manual_seed(0)
     attrs = sample_attributes(4, g)
     attrs[:, 2], attrs[:, 6] = 2, 0  # large, no outline
-    attrs[:, 5] = torch.arange(4)    # solid, striped, dotted, checkered
+    attrs[:, 5] = torch.arange(4)  # solid, striped, dotted, checkered
     attrs[:, 0], attrs[:, 3] = 1, 4  # a square in the centre (inside: 32 ± 8.7 px at 64, 16 ± 4.3 at 32)
     attrs[:, 1], attrs[:, 4] = attrs[0, 1], attrs[0, 4]  # same colour and background
     images = render(attrs, torch.zeros(4, 3), 64).float()

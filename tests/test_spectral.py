@@ -25,8 +25,12 @@ def sigma0(w: torch.Tensor) -> float:
 
 def test_power_iteration_matches_svdvals_incl_spectral_norm_raw_weight():
     torch.manual_seed(0)
-    net = nn.Sequential(nn.Conv2d(3, 8, 3), nn.utils.parametrizations.spectral_norm(nn.Conv2d(8, 4, 3)),
-                        nn.Linear(5, 6), nn.BatchNorm2d(4))
+    net = nn.Sequential(
+        nn.Conv2d(3, 8, 3),
+        nn.utils.parametrizations.spectral_norm(nn.Conv2d(8, 4, 3)),
+        nn.Linear(5, 6),
+        nn.BatchNorm2d(4),
+    )
     weights = raw_weights(net)
     assert set(weights) == {"0", "1", "2"}  # BatchNorm's 1-D weight is not a matrix
     assert weights["1"][0] is net[1].parametrizations.weight.original and weights["1"][1] is not None
@@ -46,10 +50,18 @@ def test_clamp_gives_hand_computed_singular_values():
 
 
 def test_sv_clamp_in_a_real_fit_keeps_every_sigma0_under_the_bound(make_cfg):
-    cfg = make_cfg("model=sngan", "+stabilizer=[sv_clamp]", "callbacks.sv_clamp.nets=both",
-                   "callbacks.sv_clamp.bound=0.5", "callbacks.sv_clamp.n_power_iterations=100",
-                   "callbacks.sv_clamp.max_rounds=50", "callbacks.sigma0.every_n_steps=1",
-                   "callbacks.sigma0.n_power_iterations=100", "trainer.max_steps=2", "data.batch_size=16")
+    cfg = make_cfg(
+        "model=sngan",
+        "+stabilizer=[sv_clamp]",
+        "callbacks.sv_clamp.nets=both",
+        "callbacks.sv_clamp.bound=0.5",
+        "callbacks.sv_clamp.n_power_iterations=100",
+        "callbacks.sv_clamp.max_rounds=50",
+        "callbacks.sigma0.every_n_steps=1",
+        "callbacks.sigma0.n_power_iterations=100",
+        "trainer.max_steps=2",
+        "data.batch_size=16",
+    )
     model, data, trainer = build(cfg)
     trainer.fit(model, datamodule=data)
     monitor = next(c for c in trainer.callbacks if isinstance(c, SingularValueMonitor))

@@ -16,9 +16,18 @@ from gan_lab.models.stackgan import matching_aware_d_loss
 from gan_lab.nets.stackgan import ConditioningAugmentation, StageIGenerator, StageIIGenerator
 from gan_lab.training import build, train
 
-TINY = ["data=shapes", "data.n_train=64", "data.n_test=32", "data.batch_size=8", "data.image_size=32",
-        "model.generator.width=8", "model.discriminator.width=8", "model.latent_dim=8", "model.image_size=16",
-        "trainer.max_steps=2"]
+TINY = [
+    "data=shapes",
+    "data.n_train=64",
+    "data.n_test=32",
+    "data.batch_size=8",
+    "data.image_size=32",
+    "model.generator.width=8",
+    "model.discriminator.width=8",
+    "model.latent_dim=8",
+    "model.image_size=16",
+    "trainer.max_steps=2",
+]
 
 
 def test_conditioning_augmentation_reparameterisation_and_kl_by_hand():
@@ -26,15 +35,15 @@ def test_conditioning_augmentation_reparameterisation_and_kl_by_hand():
     with torch.no_grad():
         ca.fc.weight.copy_(torch.tensor([[1.0, 0.0], [0.0, 2.0]]))
         ca.fc.bias.copy_(torch.tensor([0.5, -1.0]))
-    emb = torch.tensor([[1.0, 0.25]])   # μ = 1.5, log σ² = 2·0.25 - 1 = -0.5
+    emb = torch.tensor([[1.0, 0.25]])  # μ = 1.5, log σ² = 2·0.25 - 1 = -0.5
     g = torch.Generator().manual_seed(3)
     eps = torch.randn((1, 1), generator=torch.Generator().manual_seed(3)).item()
     c, mu, logvar = ca(emb, g)
     assert mu.item() == pytest.approx(1.5) and logvar.item() == pytest.approx(-0.5)
     assert c.item() == pytest.approx(1.5 + math.exp(-0.25) * eps, rel=1e-6)
-    kl_hand = 0.5 * (1.5 ** 2 + math.exp(-0.5) - 1 - (-0.5))
+    kl_hand = 0.5 * (1.5**2 + math.exp(-0.5) - 1 - (-0.5))
     assert ca.kl(mu, logvar).item() == pytest.approx(kl_hand, rel=1e-6)
-    assert ca.kl(torch.zeros(4, 3), torch.zeros(4, 3)).item() == 0.0   # N(0, I) itself
+    assert ca.kl(torch.zeros(4, 3), torch.zeros(4, 3)).item() == 0.0  # N(0, I) itself
     two = ca.kl(torch.tensor([[1.5, 0.0]]), torch.tensor([[-0.5, 0.0]]))  # a second, prior-matching dimension
     assert two.item() == pytest.approx(kl_hand / 2, rel=1e-6)  # mean over dimensions, as the released code
 
@@ -62,8 +71,15 @@ def test_stage1_fits_and_stage2_keeps_stage1_frozen(make_cfg, tmp_path):
     train(cfg1)
     ckpt = Path(cfg1.paths.output_dir) / "checkpoints" / "last.ckpt"
     assert ckpt.is_file()
-    cfg2 = make_cfg("model=stackgan_stage2", f"model.stage1_ckpt={ckpt}", "model.generator.width=4",
-                    "model.generator.n_residual=1", *TINY, "model.image_size=32", f"paths.output_dir={tmp_path / 'run2'}")
+    cfg2 = make_cfg(
+        "model=stackgan_stage2",
+        f"model.stage1_ckpt={ckpt}",
+        "model.generator.width=4",
+        "model.generator.n_residual=1",
+        *TINY,
+        "model.image_size=32",
+        f"paths.output_dir={tmp_path / 'run2'}",
+    )
     model, dm, trainer = build(cfg2)
     before = {k: v.clone() for k, v in model.generator.stage1.state_dict().items()}
     opt_g = model.configure_optimizers()[0]
@@ -71,7 +87,7 @@ def test_stage1_fits_and_stage2_keeps_stage1_frozen(make_cfg, tmp_path):
     assert not any(id(p) in in_opt for p in model.generator.stage1.parameters())
     trainer.fit(model, datamodule=dm)
     after = model.generator.stage1.state_dict()
-    assert all(torch.equal(before[k], after[k]) for k in before)    # weights and BN statistics unchanged
+    assert all(torch.equal(before[k], after[k]) for k in before)  # weights and BN statistics unchanged
     assert model.generate(torch.randn(2, 8), torch.randn(2, dm.embedding_dim)).shape == (2, 3, 32, 32)
     z, emb = torch.randn(2, 8), torch.randn(2, dm.embedding_dim)
     model.eval()

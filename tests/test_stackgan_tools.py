@@ -19,9 +19,18 @@ from gan_lab.metrics.text_image import caption_inputs, colour_swap
 from gan_lab.training import train
 from tests.conftest import ROOT, compose_config
 
-SHAPES = ["data=shapes", "data.n_train=64", "data.n_test=100", "data.batch_size=8", "data.image_size=32",
-          "model.generator.width=8", "model.discriminator.width=8", "model.latent_dim=8", "model.image_size=16",
-          "trainer.max_steps=2"]
+SHAPES = [
+    "data=shapes",
+    "data.n_train=64",
+    "data.n_test=100",
+    "data.batch_size=8",
+    "data.image_size=32",
+    "model.generator.width=8",
+    "model.discriminator.width=8",
+    "model.latent_dim=8",
+    "model.image_size=16",
+    "trainer.max_steps=2",
+]
 
 
 @pytest.fixture(scope="module")
@@ -32,8 +41,15 @@ def encoder_path(tmp_path_factory) -> Path:
     from gan_lab.text.sentence import build_networks
 
     vocab = Vocabulary.from_captions(grammar_texts())
-    config = {"vocabulary": vocab.words, "embedding_dim": 16, "word_dim": 8, "hidden": 8, "channels": 3,
-              "image_size": 32, "width": 8}
+    config = {
+        "vocabulary": vocab.words,
+        "embedding_dim": 16,
+        "word_dim": 8,
+        "hidden": 8,
+        "channels": 3,
+        "image_size": 32,
+        "width": 8,
+    }
     torch.manual_seed(0)
     return save_sentence_encoder(tmp_path_factory.mktemp("enc") / "enc.ckpt", *build_networks(config), config)
 
@@ -41,8 +57,13 @@ def encoder_path(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def stage1(tmp_path_factory, encoder_path) -> Path:
     """A Stage-I checkpoint of a 2-step run on tiny shapes, captions embedded by the encoder file."""
-    cfg = compose_config(tmp_path_factory.mktemp("stage1"), "model=stackgan", *SHAPES,
-                         f"data.text_encoder={encoder_path}", "data.embedding_dim=16")
+    cfg = compose_config(
+        tmp_path_factory.mktemp("stage1"),
+        "model=stackgan",
+        *SHAPES,
+        f"data.text_encoder={encoder_path}",
+        "data.embedding_dim=16",
+    )
     train(cfg)
     return Path(cfg.paths.output_dir) / "checkpoints" / "last.ckpt"
 
@@ -56,8 +77,17 @@ def test_generate_draws_one_row_per_caption_with_the_runs_text_encoder(stage1, t
     from gan_lab.generate import generate
 
     captions = ["a large red circle at the top left", "a small blue square on white"]
-    grid = generate(_cfg("generate", f"ckpt={stage1}", f"text=[{captions[0]!r},{captions[1]!r}]", "n=3",
-                         f"out_dir={tmp_path}", "files=true", "seed=5"))
+    grid = generate(
+        _cfg(
+            "generate",
+            f"ckpt={stage1}",
+            f"text=[{captions[0]!r},{captions[1]!r}]",
+            "n=3",
+            f"out_dir={tmp_path}",
+            "files=true",
+            "seed=5",
+        )
+    )
     assert Image.open(grid).size == (2 + 3 * 18, 2 + 2 * 18)  # 16-px Stage-I images: 3 columns, a row per caption
     assert "text-a-large-red-circle-at-the-top-left+1" in grid.name
     assert Image.open(grid.with_name(grid.stem + "_captions.png")).size[0] > 2 + 3 * 18  # captions beside the rows
@@ -74,11 +104,14 @@ def test_generate_draws_one_row_per_caption_with_the_runs_text_encoder(stage1, t
     assert Image.open(one).size == (2 + 16 * 18, 2 + 18)
 
 
-@pytest.mark.parametrize("text, message", [
-    ("''", "empty caption ''"),
-    ("'zorp blick'", "caption 'zorp blick' has no known word \\(unknown: zorp, blick\\)"),
-    ("[]", "text=\\[\\] holds no caption"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("''", "empty caption ''"),
+        ("'zorp blick'", "caption 'zorp blick' has no known word \\(unknown: zorp, blick\\)"),
+        ("[]", "text=\\[\\] holds no caption"),
+    ],
+)
 def test_generate_refuses_bad_captions_in_one_line(stage1, tmp_path, text, message):
     from gan_lab.generate import generate
 
@@ -113,12 +146,25 @@ def test_caption_inputs_cycle_through_test_items_then_their_captions(stage1):
 def test_evaluate_text_metrics_of_a_stackgan_checkpoint(stage1, tmp_path):
     from gan_lab.evaluate import evaluate
 
-    results = evaluate(_cfg("evaluate", f"ckpt={stage1}", "metrics=[attributes,r_precision,swap,diversity]",
-                            "n_samples=120", "batch_size=50", f"cache_dir={tmp_path}/cache", f"out_dir={tmp_path}"))
+    results = evaluate(
+        _cfg(
+            "evaluate",
+            f"ckpt={stage1}",
+            "metrics=[attributes,r_precision,swap,diversity]",
+            "n_samples=120",
+            "batch_size=50",
+            f"cache_dir={tmp_path}/cache",
+            f"out_dir={tmp_path}",
+        )
+    )
     names = ("shape", "colour", "size", "position", "background", "pattern", "outline")
     swap = {"swap/colour_follows"} | {f"swap/{n}_kept" for n in names if n != "colour"}
-    assert set(results) == {f"attributes/{n}" for n in names} | swap | {"r_precision", "r_precision_real",
-                                                                          "diversity", "caption_effect"}
+    assert set(results) == {f"attributes/{n}" for n in names} | swap | {
+        "r_precision",
+        "r_precision_real",
+        "diversity",
+        "caption_effect",
+    }
     assert all(0 <= results[k] <= 1 for k in results if k.startswith(("attributes", "r_precision", "swap")))
     assert results["diversity"] > 0 and results["caption_effect"] >= 0
     table = (tmp_path / "eval_text.md").read_text()
@@ -204,11 +250,18 @@ class _Captions:
 
 
 def test_colour_swap_scores_a_model_that_follows_one_that_ignores_and_one_that_leaks():
-    captions = ["a red circle at the top left", "a big blue square", "a small green cross, striped",
-                "a triangle at the bottom", "a red circle at the top left"]  # no colour / a repeat: left out
+    captions = [
+        "a red circle at the top left",
+        "a big blue square",
+        "a small green cross, striped",
+        "a triangle at the bottom",
+        "a red circle at the top left",
+    ]  # no colour / a repeat: left out
     perfect = _Captions(lambda e: e)
     assert colour_swap(perfect, perfect, perfect, captions) == {
-        "swap/colour_follows": 1.0, **{f"swap/{n}_kept": 1.0 for n in _Captions.attributes if n != "colour"}}
+        "swap/colour_follows": 1.0,
+        **{f"swap/{n}_kept": 1.0 for n in _Captions.attributes if n != "colour"},
+    }
     ignores = _Captions(lambda e: torch.zeros_like(e))  # always colour 0 (red)
     out = colour_swap(ignores, ignores, ignores, captions)
     g = torch.Generator().manual_seed(0)

@@ -16,9 +16,21 @@ from gan_lab.models.stackgan_v2 import colour_consistency, stackgan_v2_d_loss
 from gan_lab.nets.stackgan_v2 import StackGANv2Discriminator, StackGANv2Generator
 from gan_lab.training import build, train
 
-TINY = ["model=stackgan_v2", "data=shapes", "data.n_train=64", "data.n_test=32", "data.batch_size=8",
-        "data.image_size=32", "model.sizes=[8,16,32]", "model.generator.width=8", "model.generator.c_dim=4",
-        "model.discriminator.width=4", "model.discriminator.text_dim=4", "model.latent_dim=8", "trainer.max_steps=2"]
+TINY = [
+    "model=stackgan_v2",
+    "data=shapes",
+    "data.n_train=64",
+    "data.n_test=32",
+    "data.batch_size=8",
+    "data.image_size=32",
+    "model.sizes=[8,16,32]",
+    "model.generator.width=8",
+    "model.generator.c_dim=4",
+    "model.discriminator.width=4",
+    "model.discriminator.text_dim=4",
+    "model.latent_dim=8",
+    "trainer.max_steps=2",
+]
 sp = lambda v: math.log1p(math.exp(v))  # noqa: E731  softplus: BCE with target 0 is sp(logit), target 1 sp(-logit)
 
 
@@ -43,7 +55,7 @@ def test_conditional_and_unconditional_d_loss_by_hand():
     real = (torch.tensor([2.0, -1.0]), torch.tensor([0.5, 0.0]))
     wrong = (torch.tensor([1.0, 0.0]), torch.tensor([-2.0, 1.0]))
     fake = (torch.tensor([-3.0, 0.5]), torch.tensor([1.5, -0.5]))
-    cond = (sp(-2) + sp(1)) / 2 + (sp(1) + sp(0)) / 2 + (sp(-3) + sp(0.5)) / 2      # real → 1, wrong → 0, fake → 0
+    cond = (sp(-2) + sp(1)) / 2 + (sp(1) + sp(0)) / 2 + (sp(-3) + sp(0.5)) / 2  # real → 1, wrong → 0, fake → 0
     uncond = (sp(-0.5) + sp(0)) / 2 + (sp(2) + sp(-1)) / 2 + (sp(1.5) + sp(-0.5)) / 2  # real → 1, WRONG → 1, fake → 0
     assert stackgan_v2_d_loss(real, wrong, fake, 0.5).item() == pytest.approx(cond + 0.5 * uncond, rel=1e-6)
 
@@ -77,14 +89,17 @@ def test_model_losses_are_the_sums_over_branches_by_hand(make_cfg):
     for size, d in zip((8, 16, 32), model.discriminator.branches):
         x = torch.nn.functional.avg_pool2d(images, 32 // size)
         f = draw.images[(8, 16, 32).index(size)].detach()
-        outs = [(d.conditional(h, emb), d.unconditional(h)) for h in (d.features(x), d.features(x[wrong]),
-                                                                       d.features(f))]
+        outs = [
+            (d.conditional(h, emb), d.unconditional(h)) for h in (d.features(x), d.features(x[wrong]), d.features(f))
+        ]
         hand = hand + stackgan_v2_d_loss(*outs, 0.5)
     assert loss.item() == pytest.approx(hand.item(), rel=1e-5)
     g_loss, g_logs = model.generator_loss(draw, real)
     fakes = draw.images
-    adv = sum(sp_mean(-d.conditional(d.features(f), emb)) + 0.5 * sp_mean(-d.unconditional(d.features(f)))
-              for d, f in zip(model.discriminator.branches, fakes))
+    adv = sum(
+        sp_mean(-d.conditional(d.features(f), emb)) + 0.5 * sp_mean(-d.unconditional(d.features(f)))
+        for d, f in zip(model.discriminator.branches, fakes)
+    )
     colour = sum(m + 5 * c for m, c in (colour_consistency(fakes[i], fakes[i - 1]) for i in (1, 2)))
     assert g_logs["g_loss"].item() == pytest.approx(adv.item(), rel=1e-5)
     assert g_logs["colour_consistency"].item() == pytest.approx(colour.item(), rel=1e-5)

@@ -53,7 +53,10 @@ def test_unknown_words_map_to_unk_and_are_named(caplog):
         with pytest.raises(ConfigError, match="empty caption"):
             vocab.ids(empty)
     ids, lengths = vocab.encode(["a red circle", "square"])
-    assert ids.tolist() == [[vocab.index["a"], vocab.index["red"], vocab.index["circle"]], [vocab.index["square"], 0, 0]]
+    assert ids.tolist() == [
+        [vocab.index["a"], vocab.index["red"], vocab.index["circle"]],
+        [vocab.index["square"], 0, 0],
+    ]
     assert lengths.tolist() == [3, 1]
 
 
@@ -66,8 +69,8 @@ def test_hashed_bag_of_words_is_fixed_order_free_and_unit_length():
 
 
 def test_contrastive_loss_matches_hand_computation():
-    image = torch.tensor([[1.0, 0.0], [0.0, 2.0]])           # normalised: e1, e2
-    text = torch.tensor([[3.0, 0.0], [1.0, 1.0]])            # normalised: e1, (e1 + e2)/√2
+    image = torch.tensor([[1.0, 0.0], [0.0, 2.0]])  # normalised: e1, e2
+    text = torch.tensor([[3.0, 0.0], [1.0, 1.0]])  # normalised: e1, (e1 + e2)/√2
     r = 1 / math.sqrt(2)
     # cosine logits [[1, r], [0, r]]; image->text rows, text->image columns
     rows = -math.log(math.e / (math.e + math.exp(r))) - math.log(math.exp(r) / (1 + math.exp(r)))
@@ -96,17 +99,27 @@ def test_attribute_agreement_counts_only_asked_attributes():
     asked = torch.tensor([[0, -1], [1, 3], [4, -1]])
     out = attribute_agreement(predicted, asked, ("shape", "colour"))
     assert out == {"shape": pytest.approx(2 / 3), "colour": 1.0}
-    assert chance_levels(("shape", "colour", "size", "position")) == {"shape": 0.2, "colour": 0.125,
-                                                                      "size": pytest.approx(1 / 3),
-                                                                      "position": pytest.approx(1 / 9)}
+    assert chance_levels(("shape", "colour", "size", "position")) == {
+        "shape": 0.2,
+        "colour": 0.125,
+        "size": pytest.approx(1 / 3),
+        "position": pytest.approx(1 / 9),
+    }
 
 
 def test_encoder_file_round_trip_and_use_by_shapes(tmp_path):
     dm = ShapesDataModule(n_train=64, n_test=16, image_size=32, batch_size=8, embedding_dim=16)
     captions = [c for cs in dm.split(train=True).captions for c in cs]
     vocab = Vocabulary.from_captions(captions)
-    config = {"vocabulary": vocab.words, "embedding_dim": 16, "word_dim": 8, "hidden": 8, "channels": 3,
-              "image_size": 32, "width": 8}
+    config = {
+        "vocabulary": vocab.words,
+        "embedding_dim": 16,
+        "word_dim": 8,
+        "hidden": 8,
+        "channels": 3,
+        "image_size": 32,
+        "width": 8,
+    }
     text, image = build_networks(config)
     path = save_sentence_encoder(tmp_path / "enc.ckpt", text, image, config)
     assert set(torch.load(path, weights_only=True)) == {"state_dict", "gan_lab_config"}  # data, never code
@@ -114,8 +127,9 @@ def test_encoder_file_round_trip_and_use_by_shapes(tmp_path):
     ids, lengths = vocab.encode(captions[:5])
     assert torch.allclose(encoder(captions[:5]), text.eval()(ids, lengths), atol=1e-6)
     assert encoder.image_features(torch.zeros(2, 3, 64, 64)).shape == (2, 16)  # other sizes are resized
-    with_encoder = ShapesDataModule(n_train=64, n_test=16, image_size=32, batch_size=8, embedding_dim=16,
-                                    text_encoder=str(path))
+    with_encoder = ShapesDataModule(
+        n_train=64, n_test=16, image_size=32, batch_size=8, embedding_dim=16, text_encoder=str(path)
+    )
     with_encoder.setup("fit")
     split = with_encoder.split(train=True)
     assert torch.allclose(split.embeddings[3], encoder(split.captions[3]), atol=1e-6)
@@ -135,15 +149,33 @@ def test_gru_encoder_ignores_padding():
 
 def _encoder_cfg(tmp_path, *overrides):
     with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
-        return compose("text_encoder", overrides=[f"output={tmp_path / 'enc.ckpt'}", "accelerator=cpu",
-                                                  "progress_bar=false", f"paths.log_dir={tmp_path}", *overrides])
+        return compose(
+            "text_encoder",
+            overrides=[
+                f"output={tmp_path / 'enc.ckpt'}",
+                "accelerator=cpu",
+                "progress_bar=false",
+                f"paths.log_dir={tmp_path}",
+                *overrides,
+            ],
+        )
 
 
 def test_text_encoder_command_writes_a_usable_encoder(tmp_path):
     from gan_lab.text_encoder import train_text_encoder
 
-    cfg = _encoder_cfg(tmp_path, "data.n_train=256", "data.n_test=128", "data.image_size=32", "epochs=1",
-                       "batch_size=64", "n_candidates=20", "data.embedding_dim=32", "hidden=16", "width=8")
+    cfg = _encoder_cfg(
+        tmp_path,
+        "data.n_train=256",
+        "data.n_test=128",
+        "data.image_size=32",
+        "epochs=1",
+        "batch_size=64",
+        "n_candidates=20",
+        "data.embedding_dim=32",
+        "hidden=16",
+        "width=8",
+    )
     result = train_text_encoder(cfg)
     assert 0 <= result["r_precision"] <= 1 and result["chance"] == pytest.approx(0.05)
     assert load_sentence_encoder(tmp_path / "enc.ckpt").embedding_dim == 32
@@ -168,8 +200,8 @@ def test_trained_encoder_r_precision_far_above_chance(tmp_path):
 
 def test_locate_and_crop_find_the_object():
     images = torch.full((2, 3, 16, 16), -1.0)
-    images[0, :, 2:5, 10:13] = 1.0   # a 3×3 object centred at (3, 11)
-    images[1, :, 7:9, 7:9] = 0.5     # centred at (7.5, 7.5)
+    images[0, :, 2:5, 10:13] = 1.0  # a 3×3 object centred at (3, 11)
+    images[1, :, 7:9, 7:9] = 0.5  # centred at (7.5, 7.5)
     cy, cx = locate(images)
     assert cy.tolist() == [3.0, 7.5] and cx.tolist() == [11.0, 7.5]
     crops = crop_objects(images, 6)
@@ -224,7 +256,7 @@ def test_locate_reads_noisy_and_blurred_objects():
     from gan_lab.metrics.attributes import add_noise
 
     images = torch.full((4, 3, 64, 64), -1.0)
-    images[:, 0, 6:15, 44:53] = 0.8   # a red 9×9 square centred at (10, 48)
+    images[:, 0, 6:15, 44:53] = 0.8  # a red 9×9 square centred at (10, 48)
     g = torch.Generator().manual_seed(0)
     noisy = images + 0.2 * torch.randn(images.shape, generator=g)
     cy, cx = locate(noisy)

@@ -22,7 +22,7 @@ from gan_lab.topk import top_k_fake_logits, topk_fraction
 def test_topk_fraction_anneals_by_decay_per_period_down_to_the_floor():
     assert topk_fraction(0, every=1000) == 1.0
     assert topk_fraction(999, every=1000) == 1.0
-    assert topk_fraction(2500, every=1000) == pytest.approx(0.99 ** 2)
+    assert topk_fraction(2500, every=1000) == pytest.approx(0.99**2)
     assert topk_fraction(10**6, every=1000) == 0.5  # 0.99^1000 < 0.5
     assert topk_fraction(3, every=1, decay=0.5, minimum=0.1) == 0.125
 
@@ -45,9 +45,9 @@ def test_topk_switch_uses_the_annealed_k_of_the_batch():
         module = SimpleNamespace(g_steps=step)
         return sorted(topk.select_fakes(module, Critique(out)).out.tolist())
 
-    assert kept(0) == list(range(10))          # k = 10
+    assert kept(0) == list(range(10))  # k = 10
     assert kept(150) == [5.0, 6.0, 7.0, 8.0, 9.0]  # fraction 0.5 → k = 5
-    assert kept(1000) == [7.0, 8.0, 9.0]          # floor 0.3 → k = 3
+    assert kept(1000) == [7.0, 8.0, 9.0]  # floor 0.3 → k = 3
 
 
 @pytest.mark.parametrize("kwargs", [{"every": 0}, {"decay": 0.0}, {"minimum": 1.5}])
@@ -79,8 +79,9 @@ def test_rejection_sampling_turns_the_generator_density_into_the_data_density():
     def draw(n):
         return torch.rand(n, 1, generator=g).clamp_min(1e-6)
 
-    samples, rate = rejection_sample(draw, lambda x: torch.log(2 * x), 20_000, batch=5000,
-                                     generator=torch.Generator().manual_seed(1))
+    samples, rate = rejection_sample(
+        draw, lambda x: torch.log(2 * x), 20_000, batch=5000, generator=torch.Generator().manual_seed(1)
+    )
     assert samples.shape == (20_000, 1)
     assert samples.mean().item() == pytest.approx(2 / 3, abs=0.01)
     assert rate == pytest.approx(0.5, abs=0.02)  # E[x] under U[0, 1]

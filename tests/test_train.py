@@ -36,7 +36,8 @@ def test_every_model_fits_and_writes_its_run_folder(make_cfg, model):
     events = EventAccumulator(os.path.join(cfg.paths.output_dir, "tensorboard"), size_guidance={"images": 0})
     events.Reload()
     assert {"train/d_loss", "train/g_loss", "train/D(x)", "train/D(G(z))", "train/wasserstein"} <= set(
-        events.Tags()["scalars"])
+        events.Tags()["scalars"]
+    )
     assert "samples" in events.Tags()["images"]
     assert [e.step for e in events.Scalars("train/g_loss")] == [1, 2, 3]  # x axis: generator steps
 
@@ -68,12 +69,16 @@ def test_resume_from_last_ckpt_reproduces_the_uninterrupted_run(make_cfg, tmp_pa
     saved = torch.load(ckpt_path(first), weights_only=False)
     assert saved["global_step"] == 4 * 2
 
-    resumed_cfg = make_cfg(*common, "trainer.max_epochs=2", f"paths.output_dir={tmp_path}/resumed",
-                           f"ckpt_path={ckpt_path(first)}")
+    resumed_cfg = make_cfg(
+        *common, "trainer.max_epochs=2", f"paths.output_dir={tmp_path}/resumed", f"ckpt_path={ckpt_path(first)}"
+    )
     model, datamodule, trainer = build(resumed_cfg)
     steps_at_start = []
-    trainer.callbacks.append(L.pytorch.callbacks.LambdaCallback(
-        on_train_start=lambda tr, pl: steps_at_start.append((tr.global_step, pl.g_steps))))
+    trainer.callbacks.append(
+        L.pytorch.callbacks.LambdaCallback(
+            on_train_start=lambda tr, pl: steps_at_start.append((tr.global_step, pl.g_steps))
+        )
+    )
     trainer.fit(model, datamodule=datamodule, ckpt_path=resumed_cfg.ckpt_path)
     assert steps_at_start == [(8, 4)]  # continues at the saved step
 
@@ -98,10 +103,13 @@ class Interrupt(L.Callback):
                 raise self.exc()
 
 
-@pytest.mark.parametrize(("callback", "raised"), [
-    (Interrupt(5, exc=KeyboardInterrupt), SystemExit),  # Lightning turns Ctrl-C into exit(1) after cleanup
-    (Interrupt(5, sig=signal.SIGTERM), BaseException),  # SIGTERMException at the next batch boundary
-])
+@pytest.mark.parametrize(
+    ("callback", "raised"),
+    [
+        (Interrupt(5, exc=KeyboardInterrupt), SystemExit),  # Lightning turns Ctrl-C into exit(1) after cleanup
+        (Interrupt(5, sig=signal.SIGTERM), BaseException),  # SIGTERMException at the next batch boundary
+    ],
+)
 def test_interrupt_leaves_a_resumable_last_ckpt(make_cfg, callback, raised):
     cfg = make_cfg("trainer.max_steps=50")
     model, datamodule, trainer = build(cfg)
@@ -140,7 +148,7 @@ def test_mlflow_and_wandb_loggers_record_the_run_offline(make_cfg, monkeypatch):
     train(cfg)
     store = os.path.join(cfg.paths.log_dir, "mlflow.db")
     with sqlite3.connect(store) as db:
-        (name,), = db.execute("select name from runs").fetchall()
+        ((name,),) = db.execute("select name from runs").fetchall()
         keys = {k for (k,) in db.execute("select key from metrics")}
     assert name == os.path.basename(cfg.paths.output_dir) and {"train/d_loss", "train/g_loss"} <= keys
     runs = [p for p in os.listdir(os.path.join(cfg.paths.output_dir, "wandb")) if p.startswith("offline-run-")]

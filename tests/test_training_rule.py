@@ -18,7 +18,9 @@ def _grads(module: torch.nn.Module) -> list[torch.Tensor | None]:
 
 
 def _same(a: list[torch.Tensor | None], b: list[torch.Tensor | None]) -> bool:
-    return all((x is None and y is None) or (x is not None and y is not None and torch.equal(x, y)) for x, y in zip(a, b))
+    return all(
+        (x is None and y is None) or (x is not None and y is not None and torch.equal(x, y)) for x, y in zip(a, b)
+    )
 
 
 def test_n_critic_steps_per_generator_step_each_on_a_fresh_real_batch(make_cfg):
@@ -26,7 +28,9 @@ def test_n_critic_steps_per_generator_step_each_on_a_fresh_real_batch(make_cfg):
     model, datamodule, trainer = build(cfg)
     calls: list[tuple[str, torch.Tensor | None]] = []
     d_loss, g_loss = model.discriminator_loss, model.generator_loss
-    model.discriminator_loss = lambda real, fake: calls.append(("D", real.images.detach().clone())) or d_loss(real, fake)
+    model.discriminator_loss = lambda real, fake: (
+        calls.append(("D", real.images.detach().clone())) or d_loss(real, fake)
+    )
     model.generator_loss = lambda fake, real: calls.append(("G", None)) or g_loss(fake, real)
     trainer.fit(model, datamodule=datamodule)
 
@@ -34,7 +38,7 @@ def test_n_critic_steps_per_generator_step_each_on_a_fresh_real_batch(make_cfg):
     reals = [r for kind, r in calls if kind == "D"]
     assert all(len(r) == 16 for r in reals)
     for step in range(4):  # the three critic steps of a generator step see three different real batches
-        a, b, c = reals[3 * step: 3 * step + 3]
+        a, b, c = reals[3 * step : 3 * step + 3]
         assert not torch.equal(a, b) and not torch.equal(b, c) and not torch.equal(a, c)
 
 
@@ -82,8 +86,14 @@ def test_cosine_lr_schedule_steps_once_per_generator_step_for_both_optimisers(ma
     lr0·(1 + cos(π·k/T))/2, and the schedule's place is in the checkpoint (resume continues it)."""
     import math
 
-    cfg = make_cfg("model=wgan_gp", "model.n_critic=3", "+stabilizer=cosine_lr", "trainer.max_steps=3",
-                   "model.stabilizers.cosine_lr.schedule.T_max=4", "data.batch_size=16")
+    cfg = make_cfg(
+        "model=wgan_gp",
+        "model.n_critic=3",
+        "+stabilizer=cosine_lr",
+        "trainer.max_steps=3",
+        "model.stabilizers.cosine_lr.schedule.T_max=4",
+        "data.batch_size=16",
+    )
     model, datamodule, trainer = build(cfg)
     trainer.fit(model, datamodule=datamodule)
     factor = (1 + math.cos(math.pi * 3 / 4)) / 2
@@ -97,7 +107,8 @@ def test_cosine_lr_schedule_steps_once_per_generator_step_for_both_optimisers(ma
 def test_cosine_lr_without_a_step_count_is_a_clear_error(make_cfg):
     from gan_lab.errors import ConfigError
 
-    model, datamodule, trainer = build(make_cfg("+stabilizer=cosine_lr", "trainer.max_steps=-1",
-                                                "+trainer.max_time=00:00:00:05"))
+    model, datamodule, trainer = build(
+        make_cfg("+stabilizer=cosine_lr", "trainer.max_steps=-1", "+trainer.max_time=00:00:00:05")
+    )
     with pytest.raises(ConfigError, match="trainer.max_steps"):
         trainer.fit(model, datamodule=datamodule)

@@ -28,16 +28,24 @@ ATTRIBUTE_METRICS = ("attributes", "swap")
 
 class AttributeEvaluation(Periodic):
     """Args:
-        every_n_steps: generator steps between evaluations (and one at the end of training).
-        n_samples: test captions drawn (one image each; the first caption of each test image first).
-        metrics: ``attributes`` and/or ``swap``.
-        cache_dir: where the attribute classifier is kept (trained on the first evaluation otherwise).
-        history_file: a JSON-lines file that gets one line per evaluation ({"step": …, "attributes/colour": …}),
-            the curve without a logger (None: none).
+    every_n_steps: generator steps between evaluations (and one at the end of training).
+    n_samples: test captions drawn (one image each; the first caption of each test image first).
+    metrics: ``attributes`` and/or ``swap``.
+    cache_dir: where the attribute classifier is kept (trained on the first evaluation otherwise).
+    history_file: a JSON-lines file that gets one line per evaluation ({"step": …, "attributes/colour": …}),
+        the curve without a logger (None: none).
     """
 
-    def __init__(self, every_n_steps: int = 500, n_samples: int = 500, metrics: Sequence[str] = ("attributes",),
-                 cache_dir: str | None = None, batch_size: int = 250, seed: int = 0, history_file: str | None = None):
+    def __init__(
+        self,
+        every_n_steps: int = 500,
+        n_samples: int = 500,
+        metrics: Sequence[str] = ("attributes",),
+        cache_dir: str | None = None,
+        batch_size: int = 250,
+        seed: int = 0,
+        history_file: str | None = None,
+    ):
         unknown = [m for m in metrics if m not in ATTRIBUTE_METRICS]
         if unknown or not metrics:
             raise ConfigError(f"callbacks.attributes.metrics takes {', '.join(ATTRIBUTE_METRICS)}; got {list(metrics)}")
@@ -51,8 +59,10 @@ class AttributeEvaluation(Periodic):
 
     def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if pl_module.condition is not Condition.TEXT:
-            raise ConfigError("callbacks=attributes scores text-to-image models (model=stackgan…) on captioned data "
-                              f"(data=shapes); this model conditions on {pl_module.condition.value}")
+            raise ConfigError(
+                "callbacks=attributes scores text-to-image models (model=stackgan…) on captioned data "
+                f"(data=shapes); this model conditions on {pl_module.condition.value}"
+            )
 
     @torch.no_grad()
     def evaluate(self, trainer: L.Trainer, pl_module: L.LightningModule) -> dict[str, float]:
@@ -60,8 +70,16 @@ class AttributeEvaluation(Periodic):
         if trainer.is_global_zero:
             noise = pl_module.noise.get_state() if pl_module.noise is not None else None
             with torch.random.fork_rng(devices=[pl_module.device] if pl_module.device.type == "cuda" else []):
-                results, _ = evaluate_generator(pl_module, trainer.datamodule, None, self.metrics, self.n_samples,
-                                                batch_size=self.batch_size, cache=self.cache, seed=self.seed)
+                results, _ = evaluate_generator(
+                    pl_module,
+                    trainer.datamodule,
+                    None,
+                    self.metrics,
+                    self.n_samples,
+                    batch_size=self.batch_size,
+                    cache=self.cache,
+                    seed=self.seed,
+                )
             if noise is not None:
                 pl_module.noise.set_state(noise)
         results = trainer.strategy.broadcast(results, src=0)

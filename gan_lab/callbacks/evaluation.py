@@ -58,9 +58,17 @@ class Evaluation(Periodic):
         split: the real split to compare with.
     """
 
-    def __init__(self, features: nn.Module | None = None, metrics: Sequence[str] = ("fid",), every_n_steps: int = 500,
-                 n_samples: int = 2000, split: str = "test", batch_size: int = 250, cache_dir: str | None = None,
-                 seed: int = 0):
+    def __init__(
+        self,
+        features: nn.Module | None = None,
+        metrics: Sequence[str] = ("fid",),
+        every_n_steps: int = 500,
+        n_samples: int = 2000,
+        split: str = "test",
+        batch_size: int = 250,
+        cache_dir: str | None = None,
+        seed: int = 0,
+    ):
         self.features, self.metrics, self.every_n_steps = features, list(metrics), every_n_steps
         self.n_samples, self.split, self.batch_size, self.seed = n_samples, split, batch_size, seed
         self.cache = FeatureCache(cache_dir)
@@ -73,8 +81,15 @@ class Evaluation(Periodic):
             check_classes = conditional and classifier_of(self.features) is not None
             metrics = self.metrics + ["accuracy"] * (check_classes and "accuracy" not in self.metrics)
             results, _ = evaluate_generator(
-                pl_module, trainer.datamodule, self.features, metrics, self.n_samples, split=self.split,
-                batch_size=self.batch_size, cache=self.cache, seed=self.seed,
+                pl_module,
+                trainer.datamodule,
+                self.features,
+                metrics,
+                self.n_samples,
+                split=self.split,
+                batch_size=self.batch_size,
+                cache=self.cache,
+                seed=self.seed,
             )
             if conditional:
                 results = self._check_conditioning(results, pl_module, pl_module.num_classes)
@@ -92,12 +107,16 @@ class Evaluation(Periodic):
         accuracy = results.get("class_accuracy")
         if results["label_effect"] < 0.1 or (accuracy is not None and accuracy < 2 / num_classes):
             shown = "" if accuracy is None else f"class accuracy {accuracy:.1%} (chance {1 / num_classes:.1%}), "
-            log.warning(f"generator step {pl_module.g_steps}: the samples barely depend on the label ({shown}"
-                        f"label effect {results['label_effect']:.3f}): the model is not conditioning yet")
+            log.warning(
+                f"generator step {pl_module.g_steps}: the samples barely depend on the label ({shown}"
+                f"label effect {results['label_effect']:.3f}): the model is not conditioning yet"
+            )
         return results
 
     def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if self.features is None and trainer.datamodule.yields is not Yields.POINTS:
-            raise ConfigError("evaluation without a feature network scores mode coverage of 2-D mixtures "
-                              "(data=ring or data=grid); for images use callbacks=fid with features=inception or "
-                              "features=classifier")
+            raise ConfigError(
+                "evaluation without a feature network scores mode coverage of 2-D mixtures "
+                "(data=ring or data=grid); for images use callbacks=fid with features=inception or "
+                "features=classifier"
+            )

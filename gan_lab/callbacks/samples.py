@@ -33,8 +33,9 @@ def log_text(trainer: L.Trainer, key: str, text: str, step: int) -> None:
             logger.experiment.add_text(key, text, step)
 
 
-def stage_grid(pl_module: L.LightningModule, z: Tensor, labels: Tensor, nrow: int,
-               columns: int = 4) -> tuple[Tensor, int] | None:
+def stage_grid(
+    pl_module: L.LightningModule, z: Tensor, labels: Tensor, nrow: int, columns: int = 4
+) -> tuple[Tensor, int] | None:
     """Models that declare several stages (``stages`` > 1: StackGAN Stage-II, v2): for the first ``columns`` z of
     each row of the sample grid, every stage's image (``stage_images``: smallest first, nearest-upsampled to the
     largest) side by side in one cell, and the number of stages; None for one-stage models."""
@@ -53,8 +54,9 @@ def yields(trainer: L.Trainer) -> Yields | None:
     return None if trainer.datamodule is None else trainer.datamodule.yields
 
 
-def scatter_image(points: Tensor, reference: Tensor | None = None, title: str = "",
-                  centers: Tensor | None = None) -> Tensor:
+def scatter_image(
+    points: Tensor, reference: Tensor | None = None, title: str = "", centers: Tensor | None = None
+) -> Tensor:
     """A scatter plot of 2-D points (over optional reference points and the real modes' ``centers``, drawn as
     crosses) as a (3, H, W) image in [0, 1]."""
     import matplotlib
@@ -109,13 +111,18 @@ class SampleGrid(L.Callback):
         samples = pl_module.generate(z, labels).float()
         if yields(trainer) is Yields.POINTS:
             datamodule = trainer.datamodule
-            image = scatter_image(samples.flatten(1), datamodule.train_set.images[:2000].flatten(1),
-                                  title=f"generator step {step}", centers=datamodule.centers)
+            image = scatter_image(
+                samples.flatten(1),
+                datamodule.train_set.images[:2000].flatten(1),
+                title=f"generator step {step}",
+                centers=datamodule.centers,
+            )
             shown = image
         else:
             image = make_grid(to_unit_range(samples), nrow=self.nrow, padding=2)
-            shown = annotate(image, f"generator step {step}", self.row_labels(pl_module, labels),
-                             cell=samples.shape[-2] + 2)
+            shown = annotate(
+                image, f"generator step {step}", self.row_labels(pl_module, labels), cell=samples.shape[-2] + 2
+            )
         self.dirpath.mkdir(parents=True, exist_ok=True)
         path = self.dirpath / f"step_{step:06d}.png"
         save_image(image, path)
@@ -125,8 +132,12 @@ class SampleGrid(L.Callback):
             grid, n_stages = stages
             save_image(grid, self.dirpath / f"stages_{step:06d}.png")
             title = f"generator step {step}: each cell the {n_stages} stages, smallest first"
-            log_image(trainer, "samples_stages", annotate(grid, title, self.row_labels(pl_module, labels),
-                                                          cell=samples.shape[-2] + 2), step)
+            log_image(
+                trainer,
+                "samples_stages",
+                annotate(grid, title, self.row_labels(pl_module, labels), cell=samples.shape[-2] + 2),
+                step,
+            )
         self.last_written = step
         return path
 

@@ -70,8 +70,9 @@ def nets_of(pl_module: nn.Module, which: str) -> dict[str, nn.Module]:
 
 
 @torch.no_grad()
-def clamp_top_singular_value(weight: Tensor, bound: float, power: PowerIteration, key: str,
-                             sn: nn.Module | None = None, max_rounds: int = 4) -> None:
+def clamp_top_singular_value(
+    weight: Tensor, bound: float, power: PowerIteration, key: str, sn: nn.Module | None = None, max_rounds: int = 4
+) -> None:
     """W ← W - (σ₀ - bound)·u vᵀ while σ₀ > bound (BigGAN's σ₀ clamp; repeated since the next singular value can
     also exceed the bound)."""
     w = weight.data.view(weight.shape[0], -1)
@@ -107,8 +108,7 @@ class SingularValueClamp(L.Callback):
             for opt in trainer.optimizers:
                 opt = getattr(opt, "optimizer", opt)
                 if any(id(p) in ids for g in opt.param_groups for p in g["params"]):
-                    self.handles.append(opt.register_step_post_hook(
-                        lambda *_, tag=tag, net=net: self.clamp(tag, net)))
+                    self.handles.append(opt.register_step_post_hook(lambda *_, tag=tag, net=net: self.clamp(tag, net)))
 
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         for h in self.handles:
@@ -122,8 +122,14 @@ class SingularValueMonitor(L.Callback):
     last ``window`` measurements; at the first such warning the newest checkpoint (from before the explosion) is
     copied to ``checkpoints/before_collapse_step<N>.ckpt``."""
 
-    def __init__(self, every_n_steps: int = 50, n_power_iterations: int = 1, explode_ratio: float = 3.0,
-                 window: int = 20, min_history: int = 5):
+    def __init__(
+        self,
+        every_n_steps: int = 50,
+        n_power_iterations: int = 1,
+        explode_ratio: float = 3.0,
+        window: int = 20,
+        min_history: int = 5,
+    ):
         self.every_n_steps, self.explode_ratio = every_n_steps, explode_ratio
         self.window, self.min_history = window, min_history
         self.power = PowerIteration(n_power_iterations)
@@ -131,8 +137,11 @@ class SingularValueMonitor(L.Callback):
         self.saved: Path | None = None
 
     def measure(self, pl_module: nn.Module) -> dict[str, float]:
-        return {f"sigma0/{tag}/{name}": self.power.top(f"{tag}/{name}", w, sn)[0]
-                for tag, net in nets_of(pl_module, "both").items() for name, (w, sn) in raw_weights(net).items()}
+        return {
+            f"sigma0/{tag}/{name}": self.power.top(f"{tag}/{name}", w, sn)[0]
+            for tag, net in nets_of(pl_module, "both").items()
+            for name, (w, sn) in raw_weights(net).items()
+        }
 
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, *args) -> None:
         step = pl_module.g_steps

@@ -45,8 +45,15 @@ class CaptionedImages(InMemoryImages):
     """A split in memory: uint8 images (N, C, S, S), classes (N,), caption embeddings (N, K, E), and optionally
     the captions (N lists of K strings) and attribute values (N, n_attributes)."""
 
-    def __init__(self, images: Tensor, classes: Tensor, embeddings: Tensor, captions: list[list[str]] | None = None,
-                 attributes: Tensor | None = None, seed: int = 0):
+    def __init__(
+        self,
+        images: Tensor,
+        classes: Tensor,
+        embeddings: Tensor,
+        captions: list[list[str]] | None = None,
+        attributes: Tensor | None = None,
+        seed: int = 0,
+    ):
         super().__init__(images, classes)
         self.classes, self.embeddings, self.captions, self.attributes = classes, embeddings, captions, attributes
         self.seed, self.sampler = seed, None  # the training sampler (for its epoch), set by the data module
@@ -64,8 +71,14 @@ class CaptionedImages(InMemoryImages):
         return self.images[idx], self.classes[idx], self.embeddings[idx, self.choice(idx)]
 
     def to(self, device: torch.device) -> CaptionedImages:
-        moved = CaptionedImages(self.images.to(device), self.classes.to(device), self.embeddings.to(device),
-                                self.captions, self.attributes, self.seed)
+        moved = CaptionedImages(
+            self.images.to(device),
+            self.classes.to(device),
+            self.embeddings.to(device),
+            self.captions,
+            self.attributes,
+            self.seed,
+        )
         moved.sampler = self.sampler
         return moved
 
@@ -80,8 +93,17 @@ class CaptionedDataModule(SplitDataModule):
     yields = Yields.CAPTIONED
     attribute_names: tuple[str, ...] = ()
 
-    def __init__(self, image_size: int, channels: int, embedding_dim: int, num_classes: int, batch_size: int,
-                 seed: int = 0, batches_per_step: int = 1, num_workers: int = 0):
+    def __init__(
+        self,
+        image_size: int,
+        channels: int,
+        embedding_dim: int,
+        num_classes: int,
+        batch_size: int,
+        seed: int = 0,
+        batches_per_step: int = 1,
+        num_workers: int = 0,
+    ):
         super().__init__(batch_size, seed, batches_per_step, num_workers)
         self.image_size, self.channels = image_size, channels
         self.embedding_dim, self.num_classes = embedding_dim, num_classes
@@ -103,8 +125,10 @@ class CaptionedDataModule(SplitDataModule):
 
     def check_embedding_dim(self, found: int, source: str) -> None:
         if found != self.embedding_dim:
-            raise ConfigError(f"data.embedding_dim={self.embedding_dim} but {source} gives {found}-d embeddings: "
-                              f"set data.embedding_dim={found}")
+            raise ConfigError(
+                f"data.embedding_dim={self.embedding_dim} but {source} gives {found}-d embeddings: "
+                f"set data.embedding_dim={found}"
+            )
 
     def train_dataloader(self) -> DataLoader:
         loader = super().train_dataloader()

@@ -23,8 +23,15 @@ POSITIONS = tuple(f"{r} {c}" for r in ROWS for c in COLUMNS)  # index = 3 * row 
 BACKGROUNDS = ("black", "grey", "white")
 PATTERNS = ("solid", "striped", "dotted", "checkered")
 OUTLINES = ("plain", "outlined")
-VALUES = {"shape": SHAPES, "colour": COLOURS, "size": SIZES, "position": POSITIONS, "background": BACKGROUNDS,
-          "pattern": PATTERNS, "outline": OUTLINES}
+VALUES = {
+    "shape": SHAPES,
+    "colour": COLOURS,
+    "size": SIZES,
+    "position": POSITIONS,
+    "background": BACKGROUNDS,
+    "pattern": PATTERNS,
+    "outline": OUTLINES,
+}
 
 # Phrases per attribute value (disjoint across all values of all attributes).
 _ROW = {"top": ["top", "upper"], "middle": ["middle", "centre", "center"], "bottom": ["bottom", "lower"]}
@@ -38,29 +45,54 @@ def _position_phrases(row: str, col: str) -> list[str]:
         return [f"at the {r}" for r in _ROW[row]] + [f"{r} {c}" for r in _ROW[row] for c in ("centre", "middle")]
     if row == "middle":  # "on the left", "middle left"
         return [f"on the {col}", f"at the {col}", f"middle {col}", f"centre {col}"]
-    return [f"{prefix}{r}{sep}{col}{suffix}" for r in _ROW[row]
-            for prefix, sep, suffix in (("in the ", " ", ""), ("", "-", ""), ("", " ", " corner"), ("", " ", ""))]
+    return [
+        f"{prefix}{r}{sep}{col}{suffix}"
+        for r in _ROW[row]
+        for prefix, sep, suffix in (("in the ", " ", ""), ("", "-", ""), ("", " ", " corner"), ("", " ", ""))
+    ]
 
 
 PHRASES: dict[str, list[list[str]]] = {
-    "shape": [["circle", "disc", "disk", "round shape"], ["square", "box"], ["triangle", "triangular shape"],
-              ["diamond", "rhombus", "lozenge"], ["cross", "plus sign"]],
-    "colour": [["red", "crimson", "scarlet"], ["orange", "tangerine"], ["yellow", "golden"],
-               ["green", "emerald", "lime"], ["cyan", "turquoise", "aqua"], ["blue", "cobalt", "sapphire"],
-               ["purple", "violet"], ["pink", "rose", "fuchsia"]],
+    "shape": [
+        ["circle", "disc", "disk", "round shape"],
+        ["square", "box"],
+        ["triangle", "triangular shape"],
+        ["diamond", "rhombus", "lozenge"],
+        ["cross", "plus sign"],
+    ],
+    "colour": [
+        ["red", "crimson", "scarlet"],
+        ["orange", "tangerine"],
+        ["yellow", "golden"],
+        ["green", "emerald", "lime"],
+        ["cyan", "turquoise", "aqua"],
+        ["blue", "cobalt", "sapphire"],
+        ["purple", "violet"],
+        ["pink", "rose", "fuchsia"],
+    ],
     "size": [["small", "tiny", "little"], ["medium", "medium-sized", "mid-sized"], ["large", "big", "huge"]],
     "position": [_position_phrases(r, c) for r in ROWS for c in COLUMNS],
-    "background": [["on a black background", "on black", "against black"],
-                   ["on a grey background", "on a gray background", "on grey", "against grey"],
-                   ["on a white background", "on white", "against white"]],
-    "pattern": [["solid", "plain"], ["striped", "stripy"], ["dotted", "spotted", "polka-dot"],
-                ["checkered", "chequered", "checked"]],
+    "background": [
+        ["on a black background", "on black", "against black"],
+        ["on a grey background", "on a gray background", "on grey", "against grey"],
+        ["on a white background", "on white", "against white"],
+    ],
+    "pattern": [
+        ["solid", "plain"],
+        ["striped", "stripy"],
+        ["dotted", "spotted", "polka-dot"],
+        ["checkered", "chequered", "checked"],
+    ],
     "outline": [["borderless", "unoutlined"], ["outlined", "bordered"]],
 }
 # Phrases that follow the noun ({pattern_post}, {outline_post} in the templates).
 POSTFIX: dict[str, list[list[str]]] = {
-    "pattern": [["in one flat colour", "filled uniformly"], ["with stripes", "with a striped pattern"],
-                ["with dots", "with polka dots"], ["with a checkerboard pattern", "with checks"]],
+    "pattern": [
+        ["in one flat colour", "filled uniformly"],
+        ["with stripes", "with a striped pattern"],
+        ["with dots", "with polka dots"],
+        ["with a checkerboard pattern", "with checks"],
+    ],
     "outline": [["without an outline", "with no border"], ["with an outline", "with a dark border"]],
 }
 # Probability that a caption mentions each attribute (the shape always).
@@ -81,8 +113,13 @@ TEMPLATES = (
 
 def _lexicon() -> list[tuple[str, str, int]]:
     """(phrase, attribute, value), longest phrases first, for the parser."""
-    entries = [(p, a, v) for table in (PHRASES, POSTFIX) for a, per_value in table.items()
-               for v, ps in enumerate(per_value) for p in ps]
+    entries = [
+        (p, a, v)
+        for table in (PHRASES, POSTFIX)
+        for a, per_value in table.items()
+        for v, ps in enumerate(per_value)
+        for p in ps
+    ]
     return sorted(entries, key=lambda e: -len(e[0]))
 
 
@@ -106,8 +143,9 @@ def make_captions(attributes: list[int], rng: random.Random, n: int = 10) -> lis
     for _ in range(n):
         keep = {a: rng.random() < KEEP[a] for a in ATTRIBUTES}
         words = {a: rng.choice(PHRASES[a][v]) if keep[a] else "" for a, v in zip(ATTRIBUTES, attributes)}
-        words.update({f"{a}_post": rng.choice(POSTFIX[a][attributes[ATTRIBUTES.index(a)]]) if keep[a] else ""
-                      for a in POSTFIX})
+        words.update(
+            {f"{a}_post": rng.choice(POSTFIX[a][attributes[ATTRIBUTES.index(a)]]) if keep[a] else "" for a in POSTFIX}
+        )
         captions.append(_tidy(rng.choice(TEMPLATES).format(**words)))
     return captions
 
@@ -115,7 +153,8 @@ def make_captions(attributes: list[int], rng: random.Random, n: int = 10) -> lis
 def grammar_texts() -> list[str]:
     """Every phrase and template of the grammar: their words are all the words a generated caption can hold."""
     return [p for table in (PHRASES, POSTFIX) for per_value in table.values() for ps in per_value for p in ps] + [
-        t.replace("{", " ").replace("}", " ") for t in TEMPLATES]
+        t.replace("{", " ").replace("}", " ") for t in TEMPLATES
+    ]
 
 
 def parse_caption(caption: str) -> list[int]:
@@ -141,15 +180,17 @@ def swap_attribute(caption: str, attribute: str, value: str) -> str:
     from gan_lab.errors import ConfigError
 
     if attribute not in VALUES or value not in VALUES[attribute]:
-        raise ConfigError(f"cannot swap {attribute}={value!r}: attributes and values are "
-                          + "; ".join(f"{a}: {', '.join(v)}" for a, v in VALUES.items()))
+        raise ConfigError(
+            f"cannot swap {attribute}={value!r}: attributes and values are "
+            + "; ".join(f"{a}: {', '.join(v)}" for a, v in VALUES.items())
+        )
     target = VALUES[attribute].index(value)
     text = caption.lower()
     for match in _PATTERN.finditer(text):
         if _LOOKUP[match.group(0)][0] == attribute:
             table = POSTFIX if match.group(0) in _POSTFIX_PHRASES else PHRASES
             new = table[attribute][target][0]
-            return _tidy(text[:match.start()] + new + text[match.end():])
+            return _tidy(text[: match.start()] + new + text[match.end() :])
     raise ConfigError(f"caption {caption!r} names no {attribute}: nothing to swap")
 
 

@@ -44,14 +44,20 @@ def read_embeddings(path: Path) -> torch.Tensor:
             raise ValueError(f"{array.dtype} values")
         array = array.astype(np.float32)
     except (ValueError, TypeError, OverflowError) as err:
-        raise DatasetError(f"{path} must hold numbers shaped (images, captions, dimensions), e.g. (N, 10, 1024); "
-                           f"it holds {_what(data)} ({' '.join(str(err).split())[:120]})") from None
+        raise DatasetError(
+            f"{path} must hold numbers shaped (images, captions, dimensions), e.g. (N, 10, 1024); "
+            f"it holds {_what(data)} ({' '.join(str(err).split())[:120]})"
+        ) from None
     if array.ndim not in (2, 3) or array.size == 0:
-        raise DatasetError(f"{path} holds an array shaped {tuple(array.shape)}: the embeddings must be shaped "
-                           "(images, captions, dimensions), e.g. (N, 10, 1024), or (images, dimensions)")
+        raise DatasetError(
+            f"{path} holds an array shaped {tuple(array.shape)}: the embeddings must be shaped "
+            "(images, captions, dimensions), e.g. (N, 10, 1024), or (images, dimensions)"
+        )
     if not np.isfinite(array).all():
-        raise DatasetError(f"{path} holds NaN or infinite embedding values ({int((~np.isfinite(array)).sum())} of "
-                           f"{array.size}): the file is damaged; use the released one")
+        raise DatasetError(
+            f"{path} holds NaN or infinite embedding values ({int((~np.isfinite(array)).sum())} of "
+            f"{array.size}): the file is damaged; use the released one"
+        )
     embeddings = torch.from_numpy(array)
     return embeddings[:, None] if embeddings.ndim == 2 else embeddings
 
@@ -61,13 +67,17 @@ def read_names(path: Path) -> list[str]:
     data = load_data_pickle(path)
     items = list(data) if isinstance(data, (list, tuple, np.ndarray)) else None
     if items is None or not all(isinstance(n, (str, bytes, np.str_, np.bytes_)) for n in items):
-        raise DatasetError(f"{path} must hold a list of image names (strings such as "
-                           f"002.Laysan_Albatross/Laysan_Albatross_0002_1027); it holds {_what(data)}")
+        raise DatasetError(
+            f"{path} must hold a list of image names (strings such as "
+            f"002.Laysan_Albatross/Laysan_Albatross_0002_1027); it holds {_what(data)}"
+        )
     names = [n.decode("latin1") if isinstance(n, bytes) else str(n) for n in items]
     for name in names:
         if not name or "\0" in name or Path(name).is_absolute() or ".." in Path(name).parts:
-            raise DatasetError(f"{path} names the image {name!r}: names must be relative paths inside data.root "
-                               "(no absolute path, no '..')")
+            raise DatasetError(
+                f"{path} names the image {name!r}: names must be relative paths inside data.root "
+                "(no absolute path, no '..')"
+            )
     return names
 
 
@@ -83,8 +93,10 @@ def read_classes(path: Path) -> torch.Tensor:
         if array.ndim != 1 or not np.isfinite(array).all() or (array != np.round(array)).any():
             raise ValueError(f"shape {tuple(array.shape)}")
     except (ValueError, TypeError, OverflowError) as err:
-        raise DatasetError(f"{path} must hold one whole-number class id per image (1-based); it holds {_what(data)} "
-                           f"({' '.join(str(err).split())[:120]})") from None
+        raise DatasetError(
+            f"{path} must hold one whole-number class id per image (1-based); it holds {_what(data)} "
+            f"({' '.join(str(err).split())[:120]})"
+        ) from None
     return torch.from_numpy(array.astype(np.int64))
 
 
@@ -110,9 +122,11 @@ def _bounding_boxes(root: Path) -> dict[str, tuple[float, float, float, float]]:
                 key, x, y, w, h = line.split()
                 boxes[str(Path(names[key]).with_suffix(""))] = (float(x), float(y), float(w), float(h))
     except (ValueError, KeyError, UnicodeDecodeError, OSError) as err:
-        raise DatasetError(f"{base}/bounding_boxes.txt or images.txt is malformed ({type(err).__name__}: "
-                           f"{' '.join(str(err).split())[:120]}): each line must be '<id> <x> <y> <width> <height>' "
-                           "and '<id> <name>.jpg'; or set data.bbox_crop=false") from None
+        raise DatasetError(
+            f"{base}/bounding_boxes.txt or images.txt is malformed ({type(err).__name__}: "
+            f"{' '.join(str(err).split())[:120]}): each line must be '<id> <x> <y> <width> <height>' "
+            "and '<id> <name>.jpg'; or set data.bbox_crop=false"
+        ) from None
     return boxes
 
 
@@ -124,8 +138,10 @@ def _crop(image: Image.Image, box: tuple[float, float, float, float], name: str)
     cx, cy = int(x + w / 2), int(y + h / 2)
     area = (max(0, cx - r), max(0, cy - r), min(image.width, cx + r), min(image.height, cy + r))
     if area[0] >= area[2] or area[1] >= area[3]:
-        raise DatasetError(f"CUB_200_2011/bounding_boxes.txt gives {name} the box {box}, which lies outside its "
-                           f"{image.width}×{image.height} image: fix the box or set data.bbox_crop=false")
+        raise DatasetError(
+            f"CUB_200_2011/bounding_boxes.txt gives {name} the box {box}, which lies outside its "
+            f"{image.width}×{image.height} image: fix the box or set data.bbox_crop=false"
+        )
     return image.crop(area)
 
 
@@ -137,11 +153,22 @@ class StackGANLayoutDataModule(CaptionedDataModule):
     shared batch_size, seed, batches_per_step, num_workers.
     """
 
-    def __init__(self, root: str, image_size: int = 64, channels: int = 3, batch_size: int = 64,
-                 embedding_dim: int = 1024, num_classes: int = 200, bbox_crop: bool = True, seed: int = 0,
-                 batches_per_step: int = 1, num_workers: int = 0):
-        super().__init__(image_size, channels, embedding_dim, num_classes, batch_size, seed, batches_per_step,
-                         num_workers)
+    def __init__(
+        self,
+        root: str,
+        image_size: int = 64,
+        channels: int = 3,
+        batch_size: int = 64,
+        embedding_dim: int = 1024,
+        num_classes: int = 200,
+        bbox_crop: bool = True,
+        seed: int = 0,
+        batches_per_step: int = 1,
+        num_workers: int = 0,
+    ):
+        super().__init__(
+            image_size, channels, embedding_dim, num_classes, batch_size, seed, batches_per_step, num_workers
+        )
         self.root, self.bbox_crop, self.fit = Path(root), bbox_crop, FitImage(image_size, channels)
 
     @property
@@ -161,49 +188,68 @@ class StackGANLayoutDataModule(CaptionedDataModule):
         if missing:
             raise DatasetNotFoundError(
                 f"{folder} lacks {', '.join(missing)}: data.root must hold the released StackGAN layout "
-                f"({{train,test}}/{{{','.join(FILES)}}} and the images under images/ or CUB_200_2011/images/)")
+                f"({{train,test}}/{{{','.join(FILES)}}} and the images under images/ or CUB_200_2011/images/)"
+            )
         embeddings = read_embeddings(folder / FILES[0])
         names = read_names(folder / FILES[1])
         classes = read_classes(folder / FILES[2]) - 1
         if not names:
             raise DatasetError(f"{folder / FILES[1]} lists no image: the {folder.name} split is empty")
         if not len(embeddings) == len(names) == len(classes):
-            raise DatasetNotFoundError(f"{folder}: {len(embeddings)} embeddings, {len(names)} file names and "
-                                       f"{len(classes)} class ids: the three files must list the same images")
+            raise DatasetNotFoundError(
+                f"{folder}: {len(embeddings)} embeddings, {len(names)} file names and "
+                f"{len(classes)} class ids: the three files must list the same images"
+            )
         self.check_embedding_dim(embeddings.shape[-1], f"{folder / FILES[0]}")
         if classes.min() < 0:
-            raise DatasetError(f"{folder / FILES[2]} holds class id {int(classes.min()) + 1}: the released files "
-                               f"number classes from 1 (1..data.num_classes={self.num_classes})")
+            raise DatasetError(
+                f"{folder / FILES[2]} holds class id {int(classes.min()) + 1}: the released files "
+                f"number classes from 1 (1..data.num_classes={self.num_classes})"
+            )
         if classes.max() >= self.num_classes:
-            raise ConfigError(f"{folder / FILES[2]} holds class ids {int(classes.min()) + 1}..{int(classes.max()) + 1} "
-                              f"but data.num_classes={self.num_classes}: set it to at least {int(classes.max()) + 1}")
+            raise ConfigError(
+                f"{folder / FILES[2]} holds class ids {int(classes.min()) + 1}..{int(classes.max()) + 1} "
+                f"but data.num_classes={self.num_classes}: set it to at least {int(classes.max()) + 1}"
+            )
         boxes = _bounding_boxes(self.root) if self.bbox_crop else {}
         images, captions = [], []
         for name in names:
             path = self._find(name, IMAGE_DIRS, (".jpg", ".png", ""))
             if path is None:
-                raise DatasetNotFoundError(f"image {name}.jpg not found under {self.root}/images/, "
-                                           f"{self.root}/CUB_200_2011/images/ or {self.root}/")
+                raise DatasetNotFoundError(
+                    f"image {name}.jpg not found under {self.root}/images/, "
+                    f"{self.root}/CUB_200_2011/images/ or {self.root}/"
+                )
             try:
                 with Image.open(path) as image:
                     image = image.convert("RGB")
             except Exception as err:  # not an image, truncated, a decompression bomb, ...
-                raise DatasetError(f"cannot read the image {path} ({type(err).__name__}: "
-                                   f"{' '.join(str(err).split())[:120]}): replace it or remove {name} from the "
-                                   "split's files") from None
+                raise DatasetError(
+                    f"cannot read the image {path} ({type(err).__name__}: "
+                    f"{' '.join(str(err).split())[:120]}): replace it or remove {name} from the "
+                    "split's files"
+                ) from None
             if name in boxes:
                 image = _crop(image, boxes[name], name)
             images.append(self.fit(pil_to_tensor(image)))
             text = self._find(name, TEXT_DIRS, (".txt",))
             try:
-                captions.append([line.strip() for line in text.read_text(encoding="utf-8").splitlines()
-                                 if line.strip()] if text else [])
+                captions.append(
+                    [line.strip() for line in text.read_text(encoding="utf-8").splitlines() if line.strip()]
+                    if text
+                    else []
+                )
             except (UnicodeDecodeError, OSError) as err:
-                raise DatasetError(f"cannot read the captions {text} ({type(err).__name__}): they must be UTF-8 "
-                                   "text, one caption a line") from None
-        return CaptionedImages(torch.stack(images), classes, embeddings, captions if all(captions) else None,
-                               None, self.seed)
+                raise DatasetError(
+                    f"cannot read the captions {text} ({type(err).__name__}): they must be UTF-8 "
+                    "text, one caption a line"
+                ) from None
+        return CaptionedImages(
+            torch.stack(images), classes, embeddings, captions if all(captions) else None, None, self.seed
+        )
 
     def encode_text(self, captions: list[str]):
-        raise ConfigError(f"{self.name} conditions on the released char-CNN-RNN embeddings; their text encoder is "
-                          "not part of the release, so new captions cannot be encoded (use data=shapes for free text)")
+        raise ConfigError(
+            f"{self.name} conditions on the released char-CNN-RNN embeddings; their text encoder is "
+            "not part of the release, so new captions cannot be encoded (use data=shapes for free text)"
+        )

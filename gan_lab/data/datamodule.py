@@ -140,24 +140,37 @@ class ResumableLoader(DataLoader):
         self.sampler.skip = state["batches"] * self.batch_size
 
 
-def sharded_loader(dataset: Dataset, batch_size: int, trainer: L.Trainer | None, seed: int,
-                   num_workers: int = 0) -> DataLoader:
+def sharded_loader(
+    dataset: Dataset, batch_size: int, trainer: L.Trainer | None, seed: int, num_workers: int = 0
+) -> DataLoader:
     """Shuffled full batches; a seeded DistributedSampler in every run gives per-rank shards under DDP and
     the same order for epoch e on resume (its seed is seed + e), continued where it stopped (ResumableLoader)."""
     rank, world = (trainer.global_rank, trainer.world_size) if trainer is not None else (0, 1)
     sampler = ResumableSampler(DistributedSampler(dataset, num_replicas=world, rank=rank, seed=seed, drop_last=True))
     in_memory = isinstance(dataset, InMemoryImages)
     workers = 0 if in_memory else num_workers
-    loader = ResumableLoader(dataset, batch_size=batch_size, sampler=sampler, drop_last=True, num_workers=workers,
-                             collate_fn=_as_batch if in_memory else None, persistent_workers=workers > 0)
+    loader = ResumableLoader(
+        dataset,
+        batch_size=batch_size,
+        sampler=sampler,
+        drop_last=True,
+        num_workers=workers,
+        collate_fn=_as_batch if in_memory else None,
+        persistent_workers=workers > 0,
+    )
     loader.trainer = trainer
     return loader
 
 
 def ordered_loader(dataset: Dataset, batch_size: int, num_workers: int = 0) -> DataLoader:
     in_memory = isinstance(dataset, InMemoryImages)
-    return DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=0 if in_memory else num_workers,
-                      collate_fn=_as_batch if in_memory else None)
+    return DataLoader(
+        dataset,
+        batch_size=batch_size,
+        shuffle=False,
+        num_workers=0 if in_memory else num_workers,
+        collate_fn=_as_batch if in_memory else None,
+    )
 
 
 class SplitDataModule(L.LightningDataModule):
@@ -203,8 +216,9 @@ class SplitDataModule(L.LightningDataModule):
             )
 
     def train_dataloader(self) -> DataLoader:
-        return sharded_loader(self.train_set, self.batch_size * self.batches_per_step, self.trainer, self.seed,
-                              self.num_workers)
+        return sharded_loader(
+            self.train_set, self.batch_size * self.batches_per_step, self.trainer, self.seed, self.num_workers
+        )
 
     def test_dataloader(self) -> DataLoader:
         """The test split in its stored order (for classifiers and evaluation)."""

@@ -28,11 +28,18 @@ _array = np.zeros(1, dtype=np.float32)
 _RECONSTRUCT = _array.__reduce__()[0]  # numpy.(_)core.multiarray._reconstruct (protocols 0-4)
 _FROMBUFFER = _array.__reduce_ex__(5)[0]  # numpy.(_)core.numeric._frombuffer (protocol 5)
 _SCALAR = np.float32(0).__reduce__()[0]  # numpy.(_)core.multiarray.scalar (numpy scalars, e.g. np.int64)
-_NUMPY = {"ndarray": np.ndarray, "dtype": np.dtype, "_reconstruct": _RECONSTRUCT, "_frombuffer": _FROMBUFFER,
-          "scalar": _SCALAR}
-_NUMPY_MODULES = {"numpy": ("ndarray", "dtype"),
-                  **{f"numpy.{core}.multiarray": ("_reconstruct", "scalar") for core in ("core", "_core")},
-                  **{f"numpy.{core}.numeric": ("_frombuffer",) for core in ("core", "_core")}}
+_NUMPY = {
+    "ndarray": np.ndarray,
+    "dtype": np.dtype,
+    "_reconstruct": _RECONSTRUCT,
+    "_frombuffer": _FROMBUFFER,
+    "scalar": _SCALAR,
+}
+_NUMPY_MODULES = {
+    "numpy": ("ndarray", "dtype"),
+    **{f"numpy.{core}.multiarray": ("_reconstruct", "scalar") for core in ("core", "_core")},
+    **{f"numpy.{core}.numeric": ("_frombuffer",) for core in ("core", "_core")},
+}
 _BUILTINS = ("list", "tuple", "dict", "str", "int", "float", "bool")
 
 
@@ -54,7 +61,8 @@ def _latin1(text: str, encoding: str = "latin1") -> bytes:
 ALLOWED: dict[tuple[str, str], Any] = {
     **{(module, name): _NUMPY[name] for module, names in _NUMPY_MODULES.items() for name in names},
     **{("builtins", name): getattr(builtins, name) for name in _BUILTINS},
-    ("builtins", "bytes"): _bytes, ("_codecs", "encode"): _latin1,
+    ("builtins", "bytes"): _bytes,
+    ("_codecs", "encode"): _latin1,
 }
 
 
@@ -98,10 +106,13 @@ def load_data_pickle(path: str | Path) -> Any:
     except RefusedGlobal as err:
         raise DatasetError(
             f"refused to read {path}: it asks to import {err.module}.{err.name}, and the released StackGAN pickles "
-            "hold only numpy arrays, lists, strings and numbers (nothing in it was run)") from None
+            "hold only numpy arrays, lists, strings and numbers (nothing in it was run)"
+        ) from None
     except MemoryError:
-        raise DatasetError(f"{path} is not a pickle of the released StackGAN files (it asks for more memory "
-                           "than there is)") from None
+        raise DatasetError(
+            f"{path} is not a pickle of the released StackGAN files (it asks for more memory than there is)"
+        ) from None
     except Exception as err:  # truncated (EOFError), random bytes (UnpicklingError, ValueError, KeyError, ...)
-        raise DatasetError(f"{path} is truncated or not a pickle of the released StackGAN files "
-                           f"({_one_line(err)})") from None
+        raise DatasetError(
+            f"{path} is truncated or not a pickle of the released StackGAN files ({_one_line(err)})"
+        ) from None

@@ -27,19 +27,29 @@ from gan_lab.data.captions import ATTRIBUTES, COLOURS, SHAPES, VALUES, grammar_t
 from gan_lab.errors import ConfigError
 from gan_lab.text import hashed_encoder, load_sentence_encoder
 
-COLOUR_RGB = torch.tensor([[1.0, 0.1, 0.1], [1.0, 0.55, 0.0], [1.0, 0.95, 0.1], [0.1, 0.8, 0.1], [0.0, 0.85, 0.9],
-                           [0.15, 0.3, 1.0], [0.6, 0.15, 0.9], [1.0, 0.45, 0.75]])
+COLOUR_RGB = torch.tensor(
+    [
+        [1.0, 0.1, 0.1],
+        [1.0, 0.55, 0.0],
+        [1.0, 0.95, 0.1],
+        [0.1, 0.8, 0.1],
+        [0.0, 0.85, 0.9],
+        [0.15, 0.3, 1.0],
+        [0.6, 0.15, 0.9],
+        [1.0, 0.45, 0.75],
+    ]
+)
 BACKGROUND_RGB = torch.tensor([[0.05, 0.05, 0.05], [0.5, 0.5, 0.5], [0.95, 0.95, 0.95]])
 SIZE_FRACTION = (0.08, 0.12, 0.16)  # half-extent of the shape / image side
-SOLID_TONE = 0.8                    # solid fill = 0.8 · colour; patterns alternate around it with the same mean
+SOLID_TONE = 0.8  # solid fill = 0.8 · colour; patterns alternate around it with the same mean
 HELD_OUT = ("blue circle", "red square", "green triangle", "pink diamond", "yellow cross")
 
 
 _TESTS = (
-    lambda u, v: u * u + v * v <= 1.0,                                                     # circle
-    lambda u, v: torch.maximum(u.abs(), v.abs()) <= 0.85,                                  # square
-    lambda u, v: (v <= 0.75) & (u.abs() <= (v + 1.0) / 1.75),                              # triangle, apex up
-    lambda u, v: u.abs() + v.abs() <= 1.1,                                                 # diamond
+    lambda u, v: u * u + v * v <= 1.0,  # circle
+    lambda u, v: torch.maximum(u.abs(), v.abs()) <= 0.85,  # square
+    lambda u, v: (v <= 0.75) & (u.abs() <= (v + 1.0) / 1.75),  # triangle, apex up
+    lambda u, v: u.abs() + v.abs() <= 1.1,  # diamond
     lambda u, v: ((u.abs() <= 0.33) & (v.abs() <= 1.0)) | ((v.abs() <= 0.33) & (u.abs() <= 1.0)),  # cross
 )
 
@@ -74,15 +84,18 @@ def _pattern_tone(pattern: Tensor, size: int, period: int) -> Tensor:
     """(N, S, S) brightness of the fill: SOLID_TONE, or two tones with mean SOLID_TONE and maximum 1."""
     h = max(period // 2, 1)
     y, x = torch.meshgrid(torch.arange(size) // h % 2, torch.arange(size) // h % 2, indexing="ij")
-    masks = torch.stack([torch.ones(size, size), (y == 0).float(), ((x == 0) & (y == 0)).float(), ((x + y) % 2).float()])
+    masks = torch.stack(
+        [torch.ones(size, size), (y == 0).float(), ((x == 0) & (y == 0)).float(), ((x + y) % 2).float()]
+    )
     fraction = masks.mean((1, 2), keepdim=True)
     amplitude = torch.where(fraction < 1, (1 - SOLID_TONE) / (1 - fraction).clamp(min=1e-6), torch.zeros(()))
     tones = SOLID_TONE + amplitude * (masks - fraction)
     return tones[pattern]
 
 
-def render(attributes: Tensor, offsets: Tensor, image_size: int, detail_period: int = 2,
-           supersample: int = 4) -> Tensor:
+def render(
+    attributes: Tensor, offsets: Tensor, image_size: int, detail_period: int = 2, supersample: int = 4
+) -> Tensor:
     """uint8 images (N, 3, S, S) of attribute rows (N, 7) (ordered as ``ATTRIBUTES``) with position/size jitter
     ``offsets`` (N, 3) in [-1, 1]."""
     out = []
@@ -99,8 +112,11 @@ def render(attributes: Tensor, offsets: Tensor, image_size: int, detail_period: 
         tone = _pattern_tone(pattern, image_size, detail_period)
         bg = BACKGROUND_RGB[background].view(-1, 3, 1, 1)
         line = torch.where(background.view(-1, 1, 1, 1) == 0, 0.95, 0.05).expand(-1, 3, 1, 1)
-        image = (bg * (1 - cover).unsqueeze(1) + COLOUR_RGB[colour].view(-1, 3, 1, 1) * (tone * fill).unsqueeze(1)
-                 + line * band.unsqueeze(1))
+        image = (
+            bg * (1 - cover).unsqueeze(1)
+            + COLOUR_RGB[colour].view(-1, 3, 1, 1) * (tone * fill).unsqueeze(1)
+            + line * band.unsqueeze(1)
+        )
         out.append(image.mul(255).round().clamp(0, 255).to(torch.uint8))
     return torch.cat(out)
 
@@ -111,14 +127,17 @@ def held_out_pairs(held_out: list[str]) -> list[tuple[int, int]]:
     for phrase in held_out:
         parsed = parse_caption(phrase)
         if parsed[0] < 0 or parsed[1] < 0:
-            raise ConfigError(f"data.held_out entry {phrase!r} must name a colour and a shape, e.g. 'blue circle' "
-                              f"(colours: {', '.join(COLOURS)}; shapes: {', '.join(SHAPES)})")
+            raise ConfigError(
+                f"data.held_out entry {phrase!r} must name a colour and a shape, e.g. 'blue circle' "
+                f"(colours: {', '.join(COLOURS)}; shapes: {', '.join(SHAPES)})"
+            )
         pairs.append((parsed[0], parsed[1]))
     return pairs
 
 
-def sample_attributes(n: int, generator: torch.Generator, pairs: list[tuple[int, int]] | None = None,
-                      exclude: list[tuple[int, int]] = ()) -> Tensor:
+def sample_attributes(
+    n: int, generator: torch.Generator, pairs: list[tuple[int, int]] | None = None, exclude: list[tuple[int, int]] = ()
+) -> Tensor:
     """(N, 7) attribute values, uniform and independent; (shape, colour) from ``pairs`` only when given, never
     from ``exclude``."""
     attrs = torch.stack([torch.randint(len(VALUES[a]), (n,), generator=generator) for a in ATTRIBUTES], 1)
@@ -137,23 +156,40 @@ class ShapesDataModule(CaptionedDataModule):
 
     attribute_names = ATTRIBUTES
 
-    def __init__(self, image_size: int = 64, channels: int = 3, batch_size: int = 64, n_train: int = 10000,
-                 n_test: int = 1000, test_split: str = "iid", held_out: list[str] = HELD_OUT,
-                 text_encoder: str | None = None, embedding_dim: int = 128, num_classes: int = 40,
-                 captions_per_image: int = 10, detail_period: int = 2, seed: int = 0, batches_per_step: int = 1,
-                 num_workers: int = 0):
-        super().__init__(image_size, channels, embedding_dim, num_classes, batch_size, seed, batches_per_step,
-                         num_workers)
+    def __init__(
+        self,
+        image_size: int = 64,
+        channels: int = 3,
+        batch_size: int = 64,
+        n_train: int = 10000,
+        n_test: int = 1000,
+        test_split: str = "iid",
+        held_out: list[str] = HELD_OUT,
+        text_encoder: str | None = None,
+        embedding_dim: int = 128,
+        num_classes: int = 40,
+        captions_per_image: int = 10,
+        detail_period: int = 2,
+        seed: int = 0,
+        batches_per_step: int = 1,
+        num_workers: int = 0,
+    ):
+        super().__init__(
+            image_size, channels, embedding_dim, num_classes, batch_size, seed, batches_per_step, num_workers
+        )
         if channels != 3:
             raise ConfigError(f"data=shapes is RGB: data.channels must be 3, got {channels}")
         if num_classes != len(SHAPES) * len(COLOURS):
-            raise ConfigError(f"data=shapes has {len(SHAPES) * len(COLOURS)} (shape, colour) classes: "
-                              f"set data.num_classes={len(SHAPES) * len(COLOURS)}, got {num_classes}")
+            raise ConfigError(
+                f"data=shapes has {len(SHAPES) * len(COLOURS)} (shape, colour) classes: "
+                f"set data.num_classes={len(SHAPES) * len(COLOURS)}, got {num_classes}"
+            )
         if test_split not in ("iid", "compositional"):
             raise ConfigError(f"data.test_split must be 'iid' or 'compositional', got {test_split!r}")
         if image_size % detail_period or image_size < 16:
-            raise ConfigError(f"data.image_size must be ≥ 16 and a multiple of data.detail_period "
-                              f"({detail_period}), got {image_size}")
+            raise ConfigError(
+                f"data.image_size must be ≥ 16 and a multiple of data.detail_period ({detail_period}), got {image_size}"
+            )
         self.n_train, self.n_test, self.test_split = n_train, n_test, test_split
         self.held_out = held_out_pairs(list(held_out)) if test_split == "compositional" else []
         self.text_encoder, self.captions_per_image, self.detail_period = text_encoder, captions_per_image, detail_period
@@ -162,8 +198,10 @@ class ShapesDataModule(CaptionedDataModule):
     def name(self) -> str:
         """What identifies the images: seed, sizes, split rule (with the held-out pairs), detail period."""
         split = "iid" if not self.held_out else "compositional(" + ",".join(f"{s}.{c}" for s, c in self.held_out) + ")"
-        return (f"shapes:{self.seed}:{self.n_train}+{self.n_test}:{split}:{self.detail_period}:"
-                f"{self.image_size}x{self.image_size}x3")
+        return (
+            f"shapes:{self.seed}:{self.n_train}+{self.n_test}:{split}:{self.detail_period}:"
+            f"{self.image_size}x{self.image_size}x3"
+        )
 
     def generate(self, train: bool) -> tuple[Tensor, Tensor, list[list[str]]]:
         """(uint8 images, attributes (N, 7), captions) of a split, deterministic from the seed."""

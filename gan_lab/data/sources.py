@@ -26,7 +26,9 @@ from torchvision.transforms.v2.functional import to_pil_image
 from gan_lab.errors import DatasetError, DatasetNotFoundError
 
 Transform = Callable | None
-IDX_FILES = "train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz"
+IDX_FILES = (
+    "train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz"
+)
 
 
 class ArrayImages(Dataset):
@@ -56,7 +58,8 @@ def _explain_missing(name: str, root: str | Path, folder: str, files: str, downl
         how = (
             f"Downloading it failed ({str(err).splitlines()[0]}); without network, put the files there yourself"
             if download
-            else "Put the files there" if download is None
+            else "Put the files there"
+            if download is None
             else "Set data.download=true to fetch it, or put the files there"
         )
         offline = " (offline MNIST: the four *-ubyte.gz files in <data.root>/MNIST/raw/)" if "MNIST" in name else ""
@@ -150,9 +153,11 @@ def _strict_loader(path: str):
     try:
         return datasets.folder.default_loader(path)
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:  # truncated or foreign files
-        raise DatasetError(f"cannot read the image {path} ({type(err).__name__}: {' '.join(str(err).split())[:200]}): "
-                           "remove or replace it, or "
-                           "set data.source.skip_corrupt=true to leave unreadable images out") from None
+        raise DatasetError(
+            f"cannot read the image {path} ({type(err).__name__}: {' '.join(str(err).split())[:200]}): "
+            "remove or replace it, or "
+            "set data.source.skip_corrupt=true to leave unreadable images out"
+        ) from None
 
 
 def _readable_image(path: str, skipped: list[str]) -> bool:
@@ -167,8 +172,14 @@ def _readable_image(path: str, skipped: list[str]) -> bool:
         return False
 
 
-def image_folder(root: str, train: bool, download: bool, test_root: str | None = None,
-                 transform: Transform = None, skip_corrupt: bool = False) -> Dataset:
+def image_folder(
+    root: str,
+    train: bool,
+    download: bool,
+    test_root: str | None = None,
+    transform: Transform = None,
+    skip_corrupt: bool = False,
+) -> Dataset:
     """Any folder of images laid out as ``<root>/<class>/<image>`` (one class folder is fine), e.g. the
     Cartoon Set or the CIFAR-10 JPEG folder. The class folder index is the label. ``test_root`` holds the
     test split; without one, asking for it is an error. An unreadable image stops loading with its name;
@@ -179,22 +190,33 @@ def image_folder(root: str, train: bool, download: bool, test_root: str | None =
         root = test_root
     entries = list(Path(root).iterdir()) if Path(root).is_dir() else []
     flat = not any(p.is_dir() for p in entries) and any(
-        datasets.folder.has_file_allowed_extension(str(p), datasets.folder.IMG_EXTENSIONS) for p in entries)
+        datasets.folder.has_file_allowed_extension(str(p), datasets.folder.IMG_EXTENSIONS) for p in entries
+    )
     if flat:
-        raise DatasetError(f"the image folder {root} holds its images directly: put them in one sub-folder per "
-                           f"class (one is fine, e.g. {Path(root) / 'all'}/)")
+        raise DatasetError(
+            f"the image folder {root} holds its images directly: put them in one sub-folder per "
+            f"class (one is fine, e.g. {Path(root) / 'all'}/)"
+        )
     skipped: list[str] = []
     valid = functools.partial(_readable_image, skipped=skipped) if skip_corrupt else None
-    with _explain_missing("image folder", root, "", "one sub-folder per class with images (.jpg, .png, ...)",
-                          download=None):
+    with _explain_missing(
+        "image folder", root, "", "one sub-folder per class with images (.jpg, .png, ...)", download=None
+    ):
         dataset = datasets.ImageFolder(root, transform=transform, loader=_strict_loader, is_valid_file=valid)
     if skipped:
         warnings.warn(f"left out {len(skipped)} unreadable image(s) of {root}, e.g. {skipped[0]}", stacklevel=2)
     return dataset
 
 
-def stacked_mnist(root: str, train: bool, download: bool, transform: Transform = None,
-                  base: Callable[..., Dataset] = mnist_5k, size: int | None = None, seed: int = 0) -> Dataset:
+def stacked_mnist(
+    root: str,
+    train: bool,
+    download: bool,
+    transform: Transform = None,
+    base: Callable[..., Dataset] = mnist_5k,
+    size: int | None = None,
+    seed: int = 0,
+) -> Dataset:
     """Stacked MNIST (Metz et al. 2017): three random digits of ``base`` as the R, G, B channels, 1,000 modes;
     the label is 100·r + 10·g + b. ``size`` images (default: as many as ``base`` has), drawn with ``seed``."""
     digits = base(root=root, train=train, download=download)

@@ -36,8 +36,17 @@ class GaussianMixtureDataModule(SplitDataModule):
 
     yields = Yields.POINTS
 
-    def __init__(self, centers: Tensor, std: float, n_samples: int = 100_000, batch_size: int = 256,
-                 seed: int = 0, image_size: int = 1, channels: int = 2, batches_per_step: int = 1):
+    def __init__(
+        self,
+        centers: Tensor,
+        std: float,
+        n_samples: int = 100_000,
+        batch_size: int = 256,
+        seed: int = 0,
+        image_size: int = 1,
+        channels: int = 2,
+        batches_per_step: int = 1,
+    ):
         super().__init__(batch_size, seed, batches_per_step)
         if (image_size, channels) != (1, 2):
             raise ConfigError("2-D mixtures are 2-channel 1×1 'images': keep data.image_size=1, data.channels=2")

@@ -14,8 +14,13 @@ from gan_lab.cli import hydra_command
 from gan_lab.latent import tools
 from gan_lab.progress import progress
 
-COMMANDS = {"interpolate": tools.interpolate, "progress": progress, "encoder": tools.train_encoder,
-            "arithmetic": tools.arithmetic, "features": tools.probe_features}
+COMMANDS = {
+    "interpolate": tools.interpolate,
+    "progress": progress,
+    "encoder": tools.train_encoder,
+    "arithmetic": tools.arithmetic,
+    "features": tools.probe_features,
+}
 
 
 def main() -> None:

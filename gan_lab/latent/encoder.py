@@ -28,8 +28,17 @@ class Encoder(nn.Module):
 class EncoderModule(L.LightningModule):
     """Trains ``Encoder`` with the generator frozen (eval mode: batch norm uses its running statistics)."""
 
-    def __init__(self, generator: nn.Module, latent_dim: int, channels: int, image_size: int, width: int = 64,
-                 lr: float = 2e-4, latent_weight: float = 1.0, gan_checkpoint: str = ""):
+    def __init__(
+        self,
+        generator: nn.Module,
+        latent_dim: int,
+        channels: int,
+        image_size: int,
+        width: int = 64,
+        lr: float = 2e-4,
+        latent_weight: float = 1.0,
+        gan_checkpoint: str = "",
+    ):
         super().__init__()
         self.save_hyperparameters(ignore=["generator"])
         self.encoder = Encoder(latent_dim, channels, image_size, width)

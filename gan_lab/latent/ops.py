@@ -28,6 +28,7 @@ def latent_path(points: Tensor, steps: int, method: str = "slerp") -> Tensor:
         raise ValueError(f"method must be 'lerp' or 'slerp', got {method!r}")
     step = lerp if method == "lerp" else slerp
     t = torch.linspace(0, 1, steps, dtype=points.dtype, device=points.device)
-    segments = [step(points[i], points[i + 1], t)[: None if i == len(points) - 2 else -1]
-                for i in range(len(points) - 1)]
+    segments = [
+        step(points[i], points[i + 1], t)[: None if i == len(points) - 2 else -1] for i in range(len(points) - 1)
+    ]
     return torch.cat(segments)

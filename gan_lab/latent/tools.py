@@ -43,8 +43,9 @@ def _load(cfg: DictConfig, folder: str = "latent"):
 
 def _unconditional(model, command: str) -> None:
     if model.condition is not Condition.NONE:
-        raise ConfigError(f"latent {command} works on unconditional models; this checkpoint is "
-                          f"{model.condition.value}-conditional")
+        raise ConfigError(
+            f"latent {command} works on unconditional models; this checkpoint is {model.condition.value}-conditional"
+        )
 
 
 def _save_gif(frames: list[torch.Tensor], path: Path, duration_ms: int) -> None:
@@ -66,19 +67,27 @@ def interpolate(cfg: DictConfig) -> Path:
     conditional = model.condition is Condition.CLASS
     if classes is not None:
         if not conditional:
-            raise ConfigError("classes=[...] interpolates between the classes of a conditional model; this "
-                              "checkpoint is unconditional: walk between seeds instead")
+            raise ConfigError(
+                "classes=[...] interpolates between the classes of a conditional model; this "
+                "checkpoint is unconditional: walk between seeds instead"
+            )
         check_labels(torch.tensor(classes), model.num_classes, hint=" (classes=[...])")
     seeds = list(cfg.seeds) if cfg.seeds else [0] * len(classes) if classes else list(range(cfg.points))
     if max(len(seeds), len(classes or [])) < 2:
         raise ConfigError("interpolation needs at least two points: seeds=[a,b,...], points ≥ 2 or classes=[a,b,...]")
     if classes is not None and len(seeds) != len(classes):
-        raise ConfigError(f"walking z and classes together needs one seed per class: got {len(seeds)} seeds for "
-                          f"{len(classes)} classes")
+        raise ConfigError(
+            f"walking z and classes together needs one seed per class: got {len(seeds)} seeds for "
+            f"{len(classes)} classes"
+        )
     paths = []
     for row in range(cfg.walks):
-        points = torch.cat([model.sample_z(1, cfg.truncation, torch.Generator(model.device).manual_seed(s + 1000 * row))
-                            for s in seeds])
+        points = torch.cat(
+            [
+                model.sample_z(1, cfg.truncation, torch.Generator(model.device).manual_seed(s + 1000 * row))
+                for s in seeds
+            ]
+        )
         paths.append(latent_path(points, cfg.steps, cfg.method))
     length = len(paths[0])
     z = torch.cat(paths)
@@ -111,15 +120,19 @@ def load_encoder(path: str | Path, device: str = "cpu") -> EncoderModule:
     ckpt = load_weights(path, "encoder")
     hparams = ckpt.get("hyper_parameters")
     if not isinstance(hparams, dict) or not isinstance(hparams.get("gan_checkpoint"), str) or "state_dict" not in ckpt:
-        raise CheckpointError(f"{path} is not a latent encoder (it names no gan_checkpoint): train one with "
-                              "`python -m gan_lab.latent encoder ckpt=...`")
+        raise CheckpointError(
+            f"{path} is not a latent encoder (it names no gan_checkpoint): train one with "
+            "`python -m gan_lab.latent encoder ckpt=...`"
+        )
     generator = load_model(hparams["gan_checkpoint"], device)[0].sampler
     try:
         module = EncoderModule(generator, **hparams)
         module.load_state_dict(ckpt["state_dict"])
     except (TypeError, ValueError, RuntimeError, KeyError) as err:
-        raise CheckpointError(f"the encoder in {path} does not fit its generator or this version of gan_lab "
-                              f"({type(err).__name__}: {' '.join(str(err).split())[:200]})") from None
+        raise CheckpointError(
+            f"the encoder in {path} does not fit its generator or this version of gan_lab "
+            f"({type(err).__name__}: {' '.join(str(err).split())[:200]})"
+        ) from None
     return module.to(device).eval()
 
 
@@ -142,21 +155,37 @@ def train_encoder(cfg: DictConfig) -> dict[str, Any]:
     _unconditional(model, "encoder")
     L.seed_everything(cfg.seed, workers=True)
     datamodule.batch_size = cfg.batch_size
-    module = EncoderModule(model.sampler, model.latent_dim, datamodule.channels, datamodule.image_size,
-                           width=cfg.width, lr=cfg.lr, latent_weight=cfg.latent_weight,
-                           gan_checkpoint=str(Path(cfg.ckpt).resolve()))
-    trainer = L.Trainer(max_epochs=cfg.max_epochs, max_steps=cfg.max_steps, accelerator=cfg.accelerator, devices=1,
-                        default_root_dir=out,
-                        logger=TensorBoardLogger(out, name="tensorboard", version=""), enable_checkpointing=False,
-                        callbacks=[RichProgressBar()] if cfg.progress_bar else [], enable_progress_bar=cfg.progress_bar,
-                        enable_model_summary=False)
+    module = EncoderModule(
+        model.sampler,
+        model.latent_dim,
+        datamodule.channels,
+        datamodule.image_size,
+        width=cfg.width,
+        lr=cfg.lr,
+        latent_weight=cfg.latent_weight,
+        gan_checkpoint=str(Path(cfg.ckpt).resolve()),
+    )
+    trainer = L.Trainer(
+        max_epochs=cfg.max_epochs,
+        max_steps=cfg.max_steps,
+        accelerator=cfg.accelerator,
+        devices=1,
+        default_root_dir=out,
+        logger=TensorBoardLogger(out, name="tensorboard", version=""),
+        enable_checkpointing=False,
+        callbacks=[RichProgressBar()] if cfg.progress_bar else [],
+        enable_progress_bar=cfg.progress_bar,
+        enable_model_summary=False,
+    )
     trainer.fit(module, datamodule=datamodule)
     trainer.save_checkpoint(out / "encoder.ckpt", weights_only=True)
     report = reconstruction_report(module.eval(), datamodule.split(train=False), cfg.n_eval, cfg.seed)
     report.update(split="test", generator_steps=g_steps, encoder=str(out / "encoder.ckpt"))
     (out / "report.json").write_text(json.dumps(report, indent=2))
-    print(f"held-out reconstruction MSE: G(E(x)) {report['encoded_mse']:.4f} vs G(random z) "
-          f"{report['random_z_mse']:.4f} on {report['n_images']} test images; saved {out / 'encoder.ckpt'}")
+    print(
+        f"held-out reconstruction MSE: G(E(x)) {report['encoded_mse']:.4f} vs G(random z) "
+        f"{report['random_z_mse']:.4f} on {report['n_images']} test images; saved {out / 'encoder.ckpt'}"
+    )
     return report
 
 
@@ -185,8 +214,10 @@ def _split_by_attribute(values: Tensor, attribute: int | str, names: list[str] |
     """(with, without) masks of one attribute column: 1 = has it; 0 or -1 (CelebA's convention) = has not."""
     column = _column(attribute, names, where)
     if values.ndim != 2 or not 0 <= column < values.shape[1]:
-        raise ConfigError(f"attribute={attribute} needs multi-attribute labels with that column in {where} "
-                          f"(labels of shape {tuple(values.shape)}); for class labels use source= target=")
+        raise ConfigError(
+            f"attribute={attribute} needs multi-attribute labels with that column in {where} "
+            f"(labels of shape {tuple(values.shape)}); for class labels use source= target="
+        )
     return values[:, column] > 0, values[:, column] <= 0
 
 
@@ -194,8 +225,10 @@ def _read_attribute_csv(path: str | Path, attribute: int | str, image_dir: str |
     """(files with the attribute, files without) from a CSV of ``file, attr1, attr2, ...`` with a header row."""
     path = Path(path)
     if not path.is_file():
-        raise ConfigError(f"no attribute file at {path}: a CSV with a header row, the image file in the first "
-                          f"column and one column per attribute (1 = has it, 0 or -1 = has not)")
+        raise ConfigError(
+            f"no attribute file at {path}: a CSV with a header row, the image file in the first "
+            f"column and one column per attribute (1 = has it, 0 or -1 = has not)"
+        )
     with path.open(newline="") as f:
         rows = list(csv.reader(f))
     if len(rows) < 2 or len(rows[0]) < 2:
@@ -214,8 +247,10 @@ def _read_attribute_csv(path: str | Path, attribute: int | str, image_dir: str |
 def _load_files(files: list[Path], fit: FitImage) -> Tensor:
     missing = [str(f) for f in files if not f.is_file()]
     if missing:
-        raise ConfigError(f"{len(missing)} image(s) named in the attribute file are missing, e.g. {missing[0]} "
-                          f"(file names are relative to images=..., by default the CSV's folder)")
+        raise ConfigError(
+            f"{len(missing)} image(s) named in the attribute file are missing, e.g. {missing[0]} "
+            f"(file names are relative to images=..., by default the CSV's folder)"
+        )
     mode = ImageReadMode.GRAY if fit.channels == 1 else ImageReadMode.RGB
     return torch.stack([fit(decode_image(str(f), mode=mode)) for f in files])
 
@@ -237,8 +272,10 @@ def _attribute_groups(cfg: DictConfig, datamodule) -> tuple[Callable[[list], Ten
         with_attr, without = labels == cfg.target, labels == cfg.source
         name = f"class{cfg.source}to{cfg.target}"
     else:
-        raise ConfigError("say which vector: source=<class> target=<class>, attribute=<name or index> (with "
-                          "attributes=<csv> for a CSV of file -> attributes), or average=...")
+        raise ConfigError(
+            "say which vector: source=<class> target=<class>, attribute=<name or index> (with "
+            "attributes=<csv> for a CSV of file -> attributes), or average=..."
+        )
 
     def load(indices: list[int]) -> Tensor:
         if isinstance(train, InMemoryImages):
@@ -260,16 +297,21 @@ def arithmetic(cfg: DictConfig) -> dict[str, Any]:
     if cfg.average is not None:
         return _average_arithmetic(cfg, model, out)
     if cfg.encoder is None:
-        raise ConfigError("attribute vectors need an encoder: encoder=<run>/encoder/encoder.ckpt "
-                          "(python -m gan_lab.latent encoder ckpt=...), or use average=[[..],[..],[..]]")
+        raise ConfigError(
+            "attribute vectors need an encoder: encoder=<run>/encoder/encoder.ckpt "
+            "(python -m gan_lab.latent encoder ckpt=...), or use average=[[..],[..],[..]]"
+        )
     encoder = load_encoder(cfg.encoder, cfg.device)
     load, with_attr, without, name = _attribute_groups(cfg, datamodule)
     if not with_attr or not without:
-        raise ConfigError(f"the vector needs images with and without the attribute: found {len(with_attr)} with "
-                          f"and {len(without)} without")
-    vector = _encode(encoder, load(with_attr[:cfg.n_vector])).mean(0) - _encode(
-        encoder, load(without[:cfg.n_vector])).mean(0)
-    z = _encode(encoder, load(without[:cfg.n]))
+        raise ConfigError(
+            f"the vector needs images with and without the attribute: found {len(with_attr)} with "
+            f"and {len(without)} without"
+        )
+    vector = _encode(encoder, load(with_attr[: cfg.n_vector])).mean(0) - _encode(
+        encoder, load(without[: cfg.n_vector])
+    ).mean(0)
+    z = _encode(encoder, load(without[: cfg.n]))
     strengths = torch.tensor(list(cfg.strengths), device=z.device)
     edited = (z[:, None] + strengths[None, :, None] * vector).flatten(0, 1)  # rows: images, columns: strengths
     images = to_unit_range(model.generate(edited)).cpu()
@@ -294,8 +336,10 @@ def _average_arithmetic(cfg: DictConfig, model, out: Path) -> dict[str, Any]:
     groups = [list(g) for g in cfg.average]
     if len(groups) != 3:
         raise ConfigError("average=[[seeds of A],[seeds of B],[seeds of C]]: three lists")
-    means = [torch.cat([model.sample_z(1, generator=torch.Generator(model.device).manual_seed(s)) for s in g]).mean(0)
-             for g in groups]
+    means = [
+        torch.cat([model.sample_z(1, generator=torch.Generator(model.device).manual_seed(s)) for s in g]).mean(0)
+        for g in groups
+    ]
     z = torch.stack([*means, means[0] - means[1] + means[2]])
     path = out / "arithmetic_average.png"
     save_image(to_unit_range(model.generate(z)).cpu(), path, nrow=4, padding=2)
@@ -308,8 +352,9 @@ def _average_arithmetic(cfg: DictConfig, model, out: Path) -> dict[str, Any]:
 
 @torch.no_grad()
 def _features(model, dataset, n: int) -> tuple[torch.Tensor, torch.Tensor]:
-    features = [model.discriminator.features(x.to(model.device)).flatten(1).cpu()
-                for x in real_batches(dataset, n, 250)]
+    features = [
+        model.discriminator.features(x.to(model.device)).flatten(1).cpu() for x in real_batches(dataset, n, 250)
+    ]
     return torch.cat(features), _labels_of(dataset)[0][:n]
 
 

@@ -31,12 +31,13 @@ FINE_DETAIL = ("pattern",)  # attributes not learnt from blurred images (they do
 
 
 NOISE_SIGMA = 0.25  # training images get pixel noise up to this σ (generated borders measure σ ~0.1)
-JUDGE_VERSION = 2   # part of the cache key: 2 = box-filtered locator + noise in training
+JUDGE_VERSION = 2  # part of the cache key: 2 = box-filtered locator + noise in training
 WHERE = ("position", "background")  # attributes of the whole image; the others are read from a crop of the object
 
 
-def locate(images: Tensor, threshold: float = 0.3, peak_share: float = 0.5,
-           window: int | None = None) -> tuple[Tensor, Tensor]:
+def locate(
+    images: Tensor, threshold: float = 0.3, peak_share: float = 0.5, window: int | None = None
+) -> tuple[Tensor, Tensor]:
     """(row, column) of each image's object, robust to pixel noise (generated images have some).
 
     The difference map (summed |Δ| over channels, in [-1, 1] units) from the background, the median colour of the
@@ -94,8 +95,16 @@ class AttributeClassifier(nn.Module):
             layers += [nn.MaxPool2d(2), *_conv(c, min(2 * c, 4 * width))]
             c, size = min(2 * c, 4 * width), size // 2
         self.what = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(4), nn.Flatten(), nn.Linear(16 * c, 256), nn.ReLU(True))
-        self.where = nn.Sequential(nn.AdaptiveAvgPool2d(16), *_conv(3, 16), nn.MaxPool2d(2), *_conv(16, 32),
-                                   nn.MaxPool2d(2), nn.Flatten(), nn.Linear(32 * 16, 256), nn.ReLU(True))
+        self.where = nn.Sequential(
+            nn.AdaptiveAvgPool2d(16),
+            *_conv(3, 16),
+            nn.MaxPool2d(2),
+            *_conv(16, 32),
+            nn.MaxPool2d(2),
+            nn.Flatten(),
+            nn.Linear(32 * 16, 256),
+            nn.ReLU(True),
+        )
         self.heads = nn.ModuleDict({name: nn.Linear(256, n) for name, n in self.attributes.items()})
 
     def forward(self, images: Tensor) -> dict[str, Tensor]:
@@ -111,7 +120,7 @@ class AttributeClassifier(nn.Module):
         device = next(self.parameters()).device
         out = []
         for i in range(0, len(images), batch_size):
-            logits = self(images[i:i + batch_size].to(device))
+            logits = self(images[i : i + batch_size].to(device))
             out.append(torch.stack([logits[name].argmax(1) for name in self.attributes], 1).cpu())
         return torch.cat(out)
 
@@ -126,9 +135,16 @@ def add_noise(images: Tensor, generator: torch.Generator, max_sigma: float = NOI
     return images + noise.to(images.device), noisy.to(images.device)
 
 
-def train_attribute_classifier(images: Tensor, attributes: Tensor, names: tuple[str, ...], sizes: tuple[int, ...],
-                               epochs: int = 4, batch_size: int = 64, lr: float = 2e-3,
-                               seed: int = 0) -> AttributeClassifier:
+def train_attribute_classifier(
+    images: Tensor,
+    attributes: Tensor,
+    names: tuple[str, ...],
+    sizes: tuple[int, ...],
+    epochs: int = 4,
+    batch_size: int = 64,
+    lr: float = 2e-3,
+    seed: int = 0,
+) -> AttributeClassifier:
     """Fit on uint8 images (N, 3, S, S) and their attribute values (N, n_attributes) (cross-entropy per head)."""
     torch.manual_seed(seed)
     g = torch.Generator().manual_seed(seed)
@@ -140,7 +156,7 @@ def train_attribute_classifier(images: Tensor, attributes: Tensor, names: tuple[
     for _ in range(epochs):
         order = torch.randperm(len(images), generator=g)
         for i in range(0, len(images) - batch_size + 1, batch_size):
-            idx = order[i:i + batch_size]
+            idx = order[i : i + batch_size]
             x, blurred = blur(to_tanh_range(images[idx]), g)
             x, noisy = add_noise(x, g)
             logits = net(x)
@@ -163,8 +179,9 @@ def attribute_classifier(datamodule, cache_dir: str | Path | None = None, epochs
     train = datamodule.split(train=True)
     names = tuple(datamodule.attribute_names)
     sizes = tuple(len(VALUES[n]) for n in names)
-    key = json.dumps({"data": datamodule.name, "epochs": epochs, "names": names, "judge": JUDGE_VERSION},
-                     sort_keys=True)
+    key = json.dumps(
+        {"data": datamodule.name, "epochs": epochs, "names": names, "judge": JUDGE_VERSION}, sort_keys=True
+    )
     path = Path(cache_dir) / f"attributes-{hashlib.sha1(key.encode()).hexdigest()[:12]}.pt" if cache_dir else None
     if path is not None and path.is_file():
         from gan_lab.checkpoints import load_checkpoint
@@ -198,8 +215,13 @@ def chance_levels(names: tuple[str, ...]) -> dict[str, float]:
     return {n: 1 / len(VALUES[n]) for n in names}
 
 
-def r_precision(image_features: Tensor, text_embeddings: Tensor, n_candidates: int = 100,
-                labels: Tensor | None = None, generator: torch.Generator | None = None) -> float:
+def r_precision(
+    image_features: Tensor,
+    text_embeddings: Tensor,
+    n_candidates: int = 100,
+    labels: Tensor | None = None,
+    generator: torch.Generator | None = None,
+) -> float:
     """Share of images whose own caption (row i of ``text_embeddings``) scores higher (cosine) than each of
     ``n_candidates - 1`` captions drawn at random from the other rows (from rows of another label when
     ``labels`` is given: captions that also describe the image are then not counted as wrong). Ties count as
@@ -210,8 +232,10 @@ def r_precision(image_features: Tensor, text_embeddings: Tensor, n_candidates: i
     if labels is not None:
         eligible &= labels[:, None] != labels[None, :]
     if int(eligible.sum(1).min()) < n_candidates - 1:
-        raise ValueError(f"R-precision with {n_candidates} candidates needs at least {n_candidates - 1} mismatched "
-                         f"captions per image; the smallest pool here has {int(eligible.sum(1).min())}")
+        raise ValueError(
+            f"R-precision with {n_candidates} candidates needs at least {n_candidates - 1} mismatched "
+            f"captions per image; the smallest pool here has {int(eligible.sum(1).min())}"
+        )
     wrong = torch.multinomial(eligible.float(), n_candidates - 1, replacement=False, generator=generator)  # (N, K-1)
     true_score = (img * txt).sum(1)
     wrong_score = torch.einsum("ne,nke->nk", img, txt[wrong])

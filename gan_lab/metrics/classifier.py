@@ -29,12 +29,25 @@ class DomainClassifier(nn.Module):
         self.channels, self.image_size, self.num_classes = channels, image_size, num_classes
 
         def block(c_in: int, c_out: int) -> list[nn.Module]:
-            return [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(True),
-                    nn.Conv2d(c_out, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(True)]
+            return [
+                nn.Conv2d(c_in, c_out, 3, padding=1, bias=False),
+                nn.BatchNorm2d(c_out),
+                nn.ReLU(True),
+                nn.Conv2d(c_out, c_out, 3, padding=1, bias=False),
+                nn.BatchNorm2d(c_out),
+                nn.ReLU(True),
+            ]
 
-        self.body = nn.Sequential(*block(channels, width), nn.MaxPool2d(2), *block(width, 2 * width), nn.MaxPool2d(2),
-                                  nn.AdaptiveAvgPool2d(4), nn.Flatten(), nn.Linear(32 * width, self.num_features),
-                                  nn.ReLU(True))
+        self.body = nn.Sequential(
+            *block(channels, width),
+            nn.MaxPool2d(2),
+            *block(width, 2 * width),
+            nn.MaxPool2d(2),
+            nn.AdaptiveAvgPool2d(4),
+            nn.Flatten(),
+            nn.Linear(32 * width, self.num_features),
+            nn.ReLU(True),
+        )
         self.head = nn.Linear(self.num_features, num_classes)
 
     def fit_input(self, images: Tensor) -> Tensor:
@@ -56,8 +69,9 @@ class DomainClassifier(nn.Module):
 class ClassifierModule(L.LightningModule):
     """Trains a DomainClassifier with cross-entropy; logs train loss and val/test accuracy."""
 
-    def __init__(self, channels: int, image_size: int, num_classes: int, lr: float = 1e-3, width: int = 32,
-                 dataset: str = ""):
+    def __init__(
+        self, channels: int, image_size: int, num_classes: int, lr: float = 1e-3, width: int = 32, dataset: str = ""
+    ):
         super().__init__()
         self.save_hyperparameters()
         self.net = DomainClassifier(channels, image_size, num_classes, width)

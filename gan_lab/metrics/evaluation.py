@@ -41,23 +41,45 @@ def drawn_for(model, datamodule, n: int) -> Tensor | None:
 
 
 @torch.no_grad()
-def evaluate_generator(model, datamodule, network: nn.Module | None = None, metrics=("fid", "kid"),
-                       n_samples: int = 10_000, n_real: int | None = None, split: str = "test",
-                       batch_size: int = 250, cache: FeatureCache | None = None, seed: int = 0,
-                       truncation: float | None = None, ema: bool = True,
-                       progress: bool = False) -> tuple[dict[str, float], dict[str, Any]]:
+def evaluate_generator(
+    model,
+    datamodule,
+    network: nn.Module | None = None,
+    metrics=("fid", "kid"),
+    n_samples: int = 10_000,
+    n_real: int | None = None,
+    split: str = "test",
+    batch_size: int = 250,
+    cache: FeatureCache | None = None,
+    seed: int = 0,
+    truncation: float | None = None,
+    ema: bool = True,
+    progress: bool = False,
+) -> tuple[dict[str, float], dict[str, Any]]:
     """(results, protocol) for ``model``'s generator on ``datamodule``'s data (``progress``: print how the
     feature extraction goes, with the time left)."""
     chosen = select(metrics, model.condition, datamodule.yields, type(model).__name__, network)
     protocol: dict[str, Any] = {
-        "dataset": datamodule.name, "generator": "EMA" if ema and model.generator_ema is not None else "raw",
-        "n_fake": n_samples, "truncation": truncation, "seed": seed,
+        "dataset": datamodule.name,
+        "generator": "EMA" if ema and model.generator_ema is not None else "raw",
+        "n_fake": n_samples,
+        "truncation": truncation,
+        "seed": seed,
     }
     if model.condition is Condition.TEXT:
         protocol |= caption_protocol(datamodule)
     cache = cache or FeatureCache(None)
-    ev = Evaluation(model, datamodule, network, n_samples, seed, ema, batch_size, cache.directory,
-                    drawn_for(model, datamodule, n_samples))
+    ev = Evaluation(
+        model,
+        datamodule,
+        network,
+        n_samples,
+        seed,
+        ema,
+        batch_size,
+        cache.directory,
+        drawn_for(model, datamodule, n_samples),
+    )
     groups: dict[Any, list[str]] = {}
     for metric in chosen:  # metrics with the same scorer are computed by one instance
         groups.setdefault(metric.scorer, []).append(metric.name)
@@ -79,24 +101,52 @@ def evaluate_generator(model, datamodule, network: nn.Module | None = None, metr
     return results, protocol
 
 
-def _extract_features(ev: Evaluation, fakes: Iterator[Tensor], split: str, n_real: int | None, cache: FeatureCache,
-                      logits: bool, progress: bool, protocol: dict[str, Any]) -> None:
+def _extract_features(
+    ev: Evaluation,
+    fakes: Iterator[Tensor],
+    split: str,
+    n_real: int | None,
+    cache: FeatureCache,
+    logits: bool,
+    progress: bool,
+    protocol: dict[str, Any],
+) -> None:
     """Real features (cached per dataset, split, network and n) and those of the generated images, into ``ev``."""
     real_split = ev.datamodule.split(train=split == "train")
     n_real = min(n_real or ev.n_samples, len(real_split))
     device = ev.model.device
     network = ev.network.to(device).eval()
-    key = {"dataset": ev.datamodule.name.split(":")[0], "split": split, "network": network.name,
-           "weights": getattr(network, "weights", ""), "n": n_real, "data": ev.datamodule.name}
-    report = (lambda what, n: Progress(f"{what} ({network.name} on {device})", n)) if progress else (
-        lambda what, n: None)
-    ev.real, _ = cache.get_or_compute(key, lambda: extract(network, real_batches(real_split, n_real, ev.batch_size),
-                                                           device=device,
-                                                           progress=report(f"real {split} features", n_real)))
-    ev.fake, ev.fake_logits = extract(network, fakes, logits=logits, device=device,
-                                      progress=report("generated images' features", ev.n_samples))
+    key = {
+        "dataset": ev.datamodule.name.split(":")[0],
+        "split": split,
+        "network": network.name,
+        "weights": getattr(network, "weights", ""),
+        "n": n_real,
+        "data": ev.datamodule.name,
+    }
+    report = (
+        (lambda what, n: Progress(f"{what} ({network.name} on {device})", n)) if progress else (lambda what, n: None)
+    )
+    ev.real, _ = cache.get_or_compute(
+        key,
+        lambda: extract(
+            network,
+            real_batches(real_split, n_real, ev.batch_size),
+            device=device,
+            progress=report(f"real {split} features", n_real),
+        ),
+    )
+    ev.fake, ev.fake_logits = extract(
+        network, fakes, logits=logits, device=device, progress=report("generated images' features", ev.n_samples)
+    )
     ev.n_real = n_real
     kid_size = min(1000, n_real, ev.n_samples)
-    protocol.update(feature_network=network.name, feature_weights=getattr(network, "weights", ""),
-                    real_split=split, n_real=n_real, kid_subsets=1 if kid_size == min(n_real, ev.n_samples) else 100,
-                    kid_subset_size=kid_size, is_splits=10)
+    protocol.update(
+        feature_network=network.name,
+        feature_weights=getattr(network, "weights", ""),
+        real_split=split,
+        n_real=n_real,
+        kid_subsets=1 if kid_size == min(n_real, ev.n_samples) else 100,
+        kid_subset_size=kid_size,
+        is_splits=10,
+    )

@@ -39,9 +39,16 @@ class Precomputed(nn.Module):
         return features
 
 
-def image_metrics(real: Tensor | None, fake: Tensor, fake_logits: Tensor | None = None,
-                  metrics: Iterable[str] = ("fid", "kid"), kid_subsets: int = 100, kid_subset_size: int = 1000,
-                  is_splits: int = 10, seed: int = 0) -> dict[str, float]:
+def image_metrics(
+    real: Tensor | None,
+    fake: Tensor,
+    fake_logits: Tensor | None = None,
+    metrics: Iterable[str] = ("fid", "kid"),
+    kid_subsets: int = 100,
+    kid_subset_size: int = 1000,
+    is_splits: int = 10,
+    seed: int = 0,
+) -> dict[str, float]:
     """FID / KID (mean and std over subsets) / IS (mean and std over splits) from (N, D) features; other names in
     ``metrics`` are left to their own scorers (:mod:`gan_lab.metrics.registry`)."""
     metrics = [m for m in metrics if m in IMAGE_METRICS]
@@ -56,8 +63,9 @@ def image_metrics(real: Tensor | None, fake: Tensor, fake_logits: Tensor | None 
         if "kid" in metrics:
             size = min(kid_subset_size, len(real), len(fake))
             whole = size == min(len(real), len(fake))  # every subset would be the same images: one subset, no ±
-            kid = KernelInceptionDistance(feature=Precomputed(fake.shape[1]), subsets=1 if whole else kid_subsets,
-                                          subset_size=size)
+            kid = KernelInceptionDistance(
+                feature=Precomputed(fake.shape[1]), subsets=1 if whole else kid_subsets, subset_size=size
+            )
             kid.update(real.double(), real=True)
             kid.update(fake.double(), real=False)
             mean, std = kid.compute()
@@ -93,8 +101,13 @@ class Progress:
 
 
 @torch.no_grad()
-def extract(network: nn.Module, batches: Iterable[Tensor], logits: bool = False,
-            device: torch.device | str = "cpu", progress: Progress | None = None) -> tuple[Tensor, Tensor | None]:
+def extract(
+    network: nn.Module,
+    batches: Iterable[Tensor],
+    logits: bool = False,
+    device: torch.device | str = "cpu",
+    progress: Progress | None = None,
+) -> tuple[Tensor, Tensor | None]:
     """(features, logits or None) of every image in ``batches`` (images in [-1, 1]), on the CPU in float64-ready
     float32; reported to ``progress`` batch by batch when given."""
     feats, outs = [], []
@@ -121,15 +134,21 @@ def real_batches(dataset, n: int, batch_size: int) -> Iterator[Tensor]:
         yield to_tanh_range(images) if images.dtype == torch.uint8 else images
 
 
-def fake_batches(generate: Callable[[Tensor, Tensor | None], Tensor], sample_z: Callable[..., Tensor], n: int,
-                 batch_size: int, seed: int, truncation: float | None = None,
-                 labels: Tensor | None = None) -> Iterator[Tensor]:
+def fake_batches(
+    generate: Callable[[Tensor, Tensor | None], Tensor],
+    sample_z: Callable[..., Tensor],
+    n: int,
+    batch_size: int,
+    seed: int,
+    truncation: float | None = None,
+    labels: Tensor | None = None,
+) -> Iterator[Tensor]:
     """``n`` generated images from seeded z (and the given labels, for conditional models), in batches."""
     g = torch.Generator().manual_seed(seed)
     for start in range(0, n, batch_size):
         size = min(batch_size, n - start)
         z = sample_z(size, truncation=truncation, generator=g)
-        yield generate(z, None if labels is None else labels[start:start + size])
+        yield generate(z, None if labels is None else labels[start : start + size])
 
 
 class FeatureCache:

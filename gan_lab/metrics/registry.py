@@ -30,8 +30,11 @@ NEEDS = ("features", "logits", "classifier", "text_encoder")  # what a metric ca
 # text_encoder: the data's text encoder (captioned data)
 IMAGE_DATA = frozenset({Yields.IMAGES, Yields.CAPTIONED})
 MODEL_KINDS = {Condition.NONE: "unconditional", Condition.CLASS: "class-conditional", Condition.TEXT: "text-to-image"}
-EXAMPLES = {Condition.CLASS: " (model=cgan, biggan, ...)", Condition.TEXT: " (model=stackgan, stackgan_v2, ...)",
-            Condition.NONE: ""}
+EXAMPLES = {
+    Condition.CLASS: " (model=cgan, biggan, ...)",
+    Condition.TEXT: " (model=stackgan, stackgan_v2, ...)",
+    Condition.NONE: "",
+}
 
 
 @dataclasses.dataclass
@@ -112,8 +115,9 @@ def classifier_of(network: nn.Module | None) -> nn.Module | None:
     return getattr(network, "classifier", None)
 
 
-def select(requested: Iterable[str], condition: Condition, data: Yields, model_name: str,
-           network: nn.Module | None) -> list[Metric]:
+def select(
+    requested: Iterable[str], condition: Condition, data: Yields, model_name: str, network: nn.Module | None
+) -> list[Metric]:
     """The registered metrics to compute, in registration order; a FeatureNetworkError naming what does not fit
     (an unknown name, a model or data kind the metric does not score, a missing feature network or classifier)."""
     chosen = for_data(requested, data)
@@ -123,14 +127,18 @@ def select(requested: Iterable[str], condition: Condition, data: Yields, model_n
     if wrong_model:
         kinds = sorted({k for m in wrong_model for k in m.models}, key=list(Condition).index)
         what = " or ".join(MODEL_KINDS[k] for k in kinds)
-        raise FeatureNetworkError(f"{[m.name for m in wrong_model]} score {what} models{EXAMPLES[kinds[-1]]}; this "
-                                  f"checkpoint's model ({model_name}) is {MODEL_KINDS[condition]}")
+        raise FeatureNetworkError(
+            f"{[m.name for m in wrong_model]} score {what} models{EXAMPLES[kinds[-1]]}; this "
+            f"checkpoint's model ({model_name}) is {MODEL_KINDS[condition]}"
+        )
     wrong_data = [m.name for m in metrics if data not in m.data]
     if wrong_data:
         raise FeatureNetworkError(f"{wrong_data} do not score {data.value} data")
     if network is None and any("features" in m.needs for m in metrics):
-        raise FeatureNetworkError(f"{[m.name for m in metrics if 'features' in m.needs]} need a feature network: "
-                                  "pass features=inception or features=classifier")
+        raise FeatureNetworkError(
+            f"{[m.name for m in metrics if 'features' in m.needs]} need a feature network: "
+            "pass features=inception or features=classifier"
+        )
     for m in metrics:
         if "classifier" in m.needs and classifier_of(network) is None:
             raise FeatureNetworkError(f"the {m.name!r} metric needs class predictions: use features=classifier")

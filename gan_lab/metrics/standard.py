@@ -27,7 +27,7 @@ def mode_ids(network: nn.Module, images: Tensor) -> tuple[Tensor, int]:
     """(predicted mode per image, number of modes) from a classifier feature network."""
     classifier = classifier_of(network)
     if images.shape[1] == 3 and classifier.channels == 1:  # Stacked MNIST: one digit per channel
-        return stacked_mnist_modes(network.logits, images), classifier.num_classes ** 3
+        return stacked_mnist_modes(network.logits, images), classifier.num_classes**3
     return network.logits(images).argmax(1), classifier.num_classes
 
 
@@ -107,11 +107,21 @@ IMAGE_NEEDS = {"fid": {"features"}, "kid": {"features"}, "is": {"features", "log
 for name in IMAGE_METRICS:
     register(Metric(name, ImageScores, frozenset(IMAGE_NEEDS[name])))
 register(Metric("modes", ModeHistogram, frozenset({"features", "classifier"})))
-register(Metric("accuracy", ClassAccuracy, frozenset({"features", "classifier"}), frozenset({Condition.CLASS}),
-                about="generated images classified as their requested class"))
+register(
+    Metric(
+        "accuracy",
+        ClassAccuracy,
+        frozenset({"features", "classifier"}),
+        frozenset({Condition.CLASS}),
+        about="generated images classified as their requested class",
+    )
+)
 register(Metric("coverage", ModeCoverage, data=frozenset({Yields.POINTS})))
 TEXT_NEEDS = {"attributes": set(), "r_precision": {"text_encoder"}, "swap": {"text_encoder"}, "diversity": set()}
 for name in TEXT_METRICS:
-    register(Metric(name, TextScores, frozenset(TEXT_NEEDS[name]), frozenset({Condition.TEXT}),
-                    frozenset({Yields.CAPTIONED})))
+    register(
+        Metric(
+            name, TextScores, frozenset(TEXT_NEEDS[name]), frozenset({Condition.TEXT}), frozenset({Yields.CAPTIONED})
+        )
+    )
 DATA_DEFAULTS[Yields.POINTS] = ("coverage",)  # 2-D points: mode coverage whatever is asked (FID is for images)

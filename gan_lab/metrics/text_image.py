@@ -46,7 +46,9 @@ def caption_inputs(datamodule, n: int) -> tuple[Tensor, list[str] | None, Tensor
     i = torch.arange(n)
     items, which = i % count, (i // count) % k
     embeddings = split.embeddings.cpu()[items, which].float()
-    captions = None if split.captions is None else [split.captions[a][b] for a, b in zip(items.tolist(), which.tolist())]
+    captions = (
+        None if split.captions is None else [split.captions[a][b] for a, b in zip(items.tolist(), which.tolist())]
+    )
     return items, captions, embeddings
 
 
@@ -69,7 +71,7 @@ class TextImageScores:
         self.metrics, self.seed = [m for m in metrics if m in TEXT_METRICS], seed
         self.items, self.captions, self.embeddings = caption_inputs(datamodule, n)
         split = datamodule.split(train=False)
-        self.real = to_tanh_range(split.images[:len(split)].cpu())
+        self.real = to_tanh_range(split.images[: len(split)].cpu())
         self.classifier = self.encoder = None
         self.predicted: list[Tensor] = []
         self.features: list[Tensor] = []
@@ -77,8 +79,10 @@ class TextImageScores:
         read_attributes = [m for m in ("attributes", "swap") if m in self.metrics]  # need the attribute classifier
         if read_attributes:
             if not getattr(datamodule, "attribute_names", ()) or self.captions is None:
-                raise FeatureNetworkError(f"{read_attributes[0]!r} needs data whose captions name attributes "
-                                          f"(data=shapes); {datamodule.name} has none: use metrics=[r_precision,fid]")
+                raise FeatureNetworkError(
+                    f"{read_attributes[0]!r} needs data whose captions name attributes "
+                    f"(data=shapes); {datamodule.name} has none: use metrics=[r_precision,fid]"
+                )
             with torch.enable_grad():  # trained here on first use (evaluation runs without gradients)
                 self.classifier = attribute_classifier(datamodule, cache_dir)
         if "r_precision" in self.metrics:
@@ -87,11 +91,14 @@ class TextImageScores:
                 raise FeatureNetworkError(
                     "'r_precision' needs the trained text encoder (with its image branch) the run's captions were "
                     "embedded with; this run used the hashed bag of words: train one with `python -m "
-                    "gan_lab.text_encoder data=shapes` and train the model with data.text_encoder=<its checkpoint>")
+                    "gan_lab.text_encoder data=shapes` and train the model with data.text_encoder=<its checkpoint>"
+                )
             if min(n, len(split)) < N_CANDIDATES:
-                raise FeatureNetworkError(f"'r_precision' ranks each caption among those of {N_CANDIDATES - 1} other "
-                                          f"test images: it needs n_samples ≥ {N_CANDIDATES} and as many test images "
-                                          f"(n_samples={n}, {len(split)} test images)")
+                raise FeatureNetworkError(
+                    f"'r_precision' ranks each caption among those of {N_CANDIDATES - 1} other "
+                    f"test images: it needs n_samples ≥ {N_CANDIDATES} and as many test images "
+                    f"(n_samples={n}, {len(split)} test images)"
+                )
             self.encoder = encoder
 
     def see(self, images: Tensor) -> None:
@@ -111,37 +118,47 @@ class TextImageScores:
             fake = attribute_agreement(torch.cat(self.predicted), asked, names)
             real = attribute_agreement(self.classifier.predict(self.real)[self.items], asked, names)
             results |= {f"attributes/{k}": v for k, v in fake.items()}
-            protocol |= {"attributes": "share of images whose attribute (attribute classifier trained on the real "
-                                       "training images) is the one the caption names (captions that name it)",
-                         "attributes chance": _fmt(chance_levels(names)), "attributes on real test images": _fmt(real)}
+            protocol |= {
+                "attributes": "share of images whose attribute (attribute classifier trained on the real "
+                "training images) is the one the caption names (captions that name it)",
+                "attributes chance": _fmt(chance_levels(names)),
+                "attributes on real test images": _fmt(real),
+            }
         if self.encoder is not None:
             g = torch.Generator().manual_seed(self.seed)
-            results["r_precision"] = r_precision(torch.cat(self.features), self.embeddings, N_CANDIDATES,
-                                                 self.items, g)
+            results["r_precision"] = r_precision(torch.cat(self.features), self.embeddings, N_CANDIDATES, self.items, g)
             real = self.encoder.image_features(self.real)[self.items]
-            results["r_precision_real"] = r_precision(real, self.embeddings, N_CANDIDATES, self.items,
-                                                      torch.Generator().manual_seed(self.seed))
-            protocol["r_precision"] = (f"own caption ranked first among it + {N_CANDIDATES - 1} random "
-                                       f"captions of other test images by the frozen encoder's cosine (chance {1 / N_CANDIDATES:.2f})")
+            results["r_precision_real"] = r_precision(
+                real, self.embeddings, N_CANDIDATES, self.items, torch.Generator().manual_seed(self.seed)
+            )
+            protocol["r_precision"] = (
+                f"own caption ranked first among it + {N_CANDIDATES - 1} random "
+                f"captions of other test images by the frozen encoder's cosine (chance {1 / N_CANDIDATES:.2f})"
+            )
         if "swap" in self.metrics:
             results |= colour_swap(model, self.datamodule, self.classifier, self.captions, self.seed, ema)
-            protocol["swap"] = (f"up to {SWAP_CAPTIONS} test captions naming a colour, drawn at one z as written and "
-                                "with the colour swapped for another: colour_follows = swapped image has the new "
-                                "colour (chance 0.125); <attribute>_kept = read the same on both images")
+            protocol["swap"] = (
+                f"up to {SWAP_CAPTIONS} test captions naming a colour, drawn at one z as written and "
+                "with the colour swapped for another: colour_follows = swapped image has the new "
+                "colour (chance 0.125); <attribute>_kept = read the same on both images"
+            )
         if "diversity" in self.metrics:
             k = min(DIVERSITY_CAPTIONS, len(self.embeddings))
             across_captions, across_z = spread(model, self.embeddings[:k], DIVERSITY_Z, self.seed, ema)
             results["diversity"] = across_z
             results["caption_effect"] = across_captions / max(across_z, 1e-12)
-            protocol["diversity"] = (f"mean RMS pixel distance (images in [-1, 1]) between images of one caption "
-                                     f"under different z ({k} captions × {DIVERSITY_Z} z); caption_effect: across "
-                                     "captions at one z / diversity")
+            protocol["diversity"] = (
+                f"mean RMS pixel distance (images in [-1, 1]) between images of one caption "
+                f"under different z ({k} captions × {DIVERSITY_Z} z); caption_effect: across "
+                "captions at one z / diversity"
+            )
         return results, protocol
 
 
 @torch.no_grad()
-def colour_swap(model, datamodule, classifier, captions: list[str], seed: int = 0, ema: bool = True,
-                n: int = SWAP_CAPTIONS) -> dict[str, float]:
+def colour_swap(
+    model, datamodule, classifier, captions: list[str], seed: int = 0, ema: bool = True, n: int = SWAP_CAPTIONS
+) -> dict[str, float]:
     """Swap one word (the colour) in each of the first ``n`` distinct ``captions`` that name one, draw both captions
     at the same z, read both images' attributes: ``swap/colour_follows`` (the swapped image has the new colour) and,
     per other attribute, ``swap/<name>_kept`` (read the same on both images)."""
@@ -156,8 +173,10 @@ def colour_swap(model, datamodule, classifier, captions: list[str], seed: int = 
     new = (old + torch.randint(1, len(COLOURS), old.shape, generator=g)) % len(COLOURS)
     swapped = [swap_attribute(c, "colour", COLOURS[v]) for c, v in zip(named, new.tolist())]
     z = model.sample_z(len(named), generator=g)
-    before, after = (classifier.predict(model.generate(z, datamodule.encode_text(texts).float().to(model.device), ema=ema).float())
-                     for texts in (named, swapped))
+    before, after = (
+        classifier.predict(model.generate(z, datamodule.encode_text(texts).float().to(model.device), ema=ema).float())
+        for texts in (named, swapped)
+    )
     out = {"swap/colour_follows": (after[:, colour] == new).float().mean().item()}
     for k, name in enumerate(classifier.attributes):
         if k != colour:

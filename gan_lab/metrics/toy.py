@@ -37,6 +37,5 @@ def mode_histogram_stats(modes: Tensor, num_modes: int) -> dict[str, float]:
 @torch.no_grad()
 def stacked_mnist_modes(classifier_logits, images: Tensor) -> Tensor:
     """Mode id 100·a + 10·b + c of 3-channel Stacked-MNIST images, each channel classified as a digit."""
-    digits = [classifier_logits(images[:, c: c + 1]).argmax(1) for c in range(3)]
+    digits = [classifier_logits(images[:, c : c + 1]).argmax(1) for c in range(3)]
     return 100 * digits[0] + 10 * digits[1] + digits[2]
-

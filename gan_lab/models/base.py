@@ -192,8 +192,9 @@ class GANModule(L.LightningModule):
         with self.toggled_optimizer(opt):
             opt.zero_grad(set_to_none=True)
             reals = real.chunk(k)
-            fakes = [fake] if k == 1 else (self.draw(self.generator, z_i, r.condition)
-                                           for z_i, r in zip(z.chunk(k), reals))
+            fakes = (
+                [fake] if k == 1 else (self.draw(self.generator, z_i, r.condition) for z_i, r in zip(z.chunk(k), reals))
+            )
             loss, logs = self._backward(self.generator_loss(f, r) for f, r in zip(fakes, reals))
             opt.step()
         return loss, logs
@@ -220,8 +221,9 @@ class GANModule(L.LightningModule):
             loss = add_terms(loss, logs, part.d_penalty(self, real, fake, real_j.out))
         return loss, logs
 
-    def critic_objective(self, real: Reals, fake: Draw, real_j: Critique, fake_j: Critique
-                         ) -> tuple[Tensor, dict[str, Tensor]]:
+    def critic_objective(
+        self, real: Reals, fake: Draw, real_j: Critique, fake_j: Critique
+    ) -> tuple[Tensor, dict[str, Tensor]]:
         """D's objective on its verdicts, and the logged D(x), D(G(z)) and Wasserstein estimate."""
         adversarial = self.d_loss(real_j.out, fake_j.out)
         real_out, fake_out = real_j.out.detach(), fake_j.out.detach()
@@ -259,8 +261,10 @@ class GANModule(L.LightningModule):
         step, trainer = self.g_steps, self.trainer  # g_steps counts this step: its optimiser steps have run
         loop = trainer.fit_loop
         last = 0 < trainer.max_steps <= trainer.global_step or (
-            loop.epoch_loop.batch_progress.is_last_batch and loop.max_epochs not in (None, -1)
-            and trainer.current_epoch + 1 >= loop.max_epochs)
+            loop.epoch_loop.batch_progress.is_last_batch
+            and loop.max_epochs not in (None, -1)
+            and trainer.current_epoch + 1 >= loop.max_epochs
+        )
         if step % trainer.log_every_n_steps and not last:
             return
         trainer.should_stop |= last  # Lightning writes the loggers on its interval or when the run stops

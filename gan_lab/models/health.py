@@ -46,8 +46,11 @@ class Health:
         d, g = self.last_losses.tolist()
         callback = module.trainer.checkpoint_callback
         last = Path(callback.dirpath) / "last.ckpt" if callback is not None and callback.dirpath else None
-        kept = (f"the last good checkpoint, {last}, was kept" if last is not None and last.is_file()
-                else "no checkpoint had been written yet")
+        kept = (
+            f"the last good checkpoint, {last}, was kept"
+            if last is not None and last.is_file()
+            else "no checkpoint had been written yet"
+        )
         raise NonFiniteLossError(
             f"the losses stopped being finite (last: d_loss={d}, g_loss={g}) by generator step {module.g_steps}; "
             f"training stopped and {kept}. Lower the learning rates, or add a gradient penalty / spectral norm."

@@ -99,8 +99,8 @@ class Critique:
     what some critics give besides it from the same pass."""
 
     out: Tensor
-    logits: Tensor | None = None          # ACGAN / TAC-GAN class logits
-    branches: list[Any] | None = None     # multi-branch critics (StackGAN-v2): each branch's outputs
+    logits: Tensor | None = None  # ACGAN / TAC-GAN class logits
+    branches: list[Any] | None = None  # multi-branch critics (StackGAN-v2): each branch's outputs
 
     def with_out(self, out: Tensor) -> Critique:
         return replace(self, out=out)

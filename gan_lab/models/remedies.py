@@ -107,8 +107,10 @@ class TopK(Part):
 
     def __init__(self, every: int = 1000, decay: float = 0.99, minimum: float = 0.5):
         if every < 1 or not 0 < decay <= 1 or not 0 < minimum <= 1:
-            raise ConfigError(f"top-k needs every ≥ 1, 0 < decay ≤ 1 and 0 < minimum ≤ 1; got every={every}, "
-                              f"decay={decay}, minimum={minimum}")
+            raise ConfigError(
+                f"top-k needs every ≥ 1, 0 < decay ≤ 1 and 0 < minimum ≤ 1; got every={every}, "
+                f"decay={decay}, minimum={minimum}"
+            )
         self.every, self.decay, self.minimum = every, decay, minimum
 
     def select_fakes(self, module: GANModule, fake_j: Critique) -> Critique:

@@ -77,8 +77,9 @@ class EMA(Part):
         self.decay, self.start = decay, start
 
     def attach(self, module: GANModule) -> None:
-        module.generator_ema = AveragedModel(module.generator, multi_avg_fn=get_ema_multi_avg_fn(self.decay),
-                                             use_buffers=True)
+        module.generator_ema = AveragedModel(
+            module.generator, multi_avg_fn=get_ema_multi_avg_fn(self.decay), use_buffers=True
+        )
 
     @torch.no_grad()
     def after_generator_step(self, module: GANModule) -> None:
@@ -97,6 +98,8 @@ class LRSchedule(Part):
     def schedulers(self, optimizers: list[Optimizer]) -> list[Any]:
         schedulers = [self.schedule(opt) for opt in optimizers]
         if getattr(schedulers[0], "T_max", 1) < 1:
-            raise ConfigError("the cosine learning-rate schedule needs the run's length in generator steps: set "
-                              "trainer.max_steps (or model.stabilizers.cosine_lr.schedule.T_max) to a number ≥ 1")
+            raise ConfigError(
+                "the cosine learning-rate schedule needs the run's length in generator steps: set "
+                "trainer.max_steps (or model.stabilizers.cosine_lr.schedule.T_max) to a number ≥ 1"
+            )
         return schedulers

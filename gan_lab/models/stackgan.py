@@ -46,17 +46,26 @@ def class_aux_loss(logits: Tensor, classes: Tensor, sizes: tuple[int, ...]) -> T
 
 class StackGAN(GANModule):
     """Stage-I StackGAN. Args (besides GANModule's; ``generator``/``discriminator`` are the nets):
-        kl_weight: weight of the conditioning-augmentation KL term in G's loss.
-        image_size: the size this stage generates (the data's images are downsampled to it exactly).
-        grid_captions: how many fixed test captions the sample grid shows (one row each).
-        aux_weight: weight of :func:`class_aux_loss` when D has a class head (``condition=aux``): D learns it on the
-            real images (their (shape, colour) class), G on its images for the captions of those images.
+    kl_weight: weight of the conditioning-augmentation KL term in G's loss.
+    image_size: the size this stage generates (the data's images are downsampled to it exactly).
+    grid_captions: how many fixed test captions the sample grid shows (one row each).
+    aux_weight: weight of :func:`class_aux_loss` when D has a class head (``condition=aux``): D learns it on the
+        real images (their (shape, colour) class), G on its images for the captions of those images.
     """
 
     condition = Condition.TEXT  # generates from caption embeddings (generate text=..., evaluate metrics=[attributes])
 
-    def __init__(self, generator: nn.Module, discriminator: nn.Module, *args, kl_weight: float = 2.0,
-                 image_size: int = 64, grid_captions: int = 8, aux_weight: float = 1.0, **kwargs):
+    def __init__(
+        self,
+        generator: nn.Module,
+        discriminator: nn.Module,
+        *args,
+        kl_weight: float = 2.0,
+        image_size: int = 64,
+        grid_captions: int = 8,
+        aux_weight: float = 1.0,
+        **kwargs,
+    ):
         if kwargs.get("n_critic", 1) != 1:
             raise ConfigError("StackGAN takes one discriminator step per generator step: set model.n_critic=1")
         super().__init__(generator, discriminator, None, *args, **kwargs)  # no d_loss: the matching-aware one
@@ -81,19 +90,25 @@ class StackGAN(GANModule):
         """Batches are (images, classes, caption embeddings): the embeddings condition, the classes pick the
         mismatched pairs."""
         if len(batch) != 3:
-            raise ConfigError("StackGAN needs captioned data, batches of (images, classes, embeddings): "
-                              "use data=shapes or data=cub")
+            raise ConfigError(
+                "StackGAN needs captioned data, batches of (images, classes, embeddings): use data=shapes or data=cub"
+            )
         images, classes, embeddings = batch
         return Reals(self.real_images(images), embeddings, classes)
 
-    def critic_objective(self, real: Reals, fake: Draw, real_j: Critique, fake_j: Critique
-                         ) -> tuple[Tensor, dict[str, Tensor]]:
+    def critic_objective(
+        self, real: Reals, fake: Draw, real_j: Critique, fake_j: Critique
+    ) -> tuple[Tensor, dict[str, Tensor]]:
         wrong = real.condition[mismatched_indices(real.classes, self.noise)]
         real_out, fake_out = real_j.out, fake_j.out
         wrong_out = self.judge(real.images, wrong).out
         loss = matching_aware_d_loss(real_out, wrong_out, fake_out)
-        logs = {"d_loss": loss, "D(x)": real_out.detach().sigmoid().mean(),
-                "D(x,wrong)": wrong_out.detach().sigmoid().mean(), "D(G(z))": fake_out.detach().sigmoid().mean()}
+        logs = {
+            "d_loss": loss,
+            "D(x)": real_out.detach().sigmoid().mean(),
+            "D(x,wrong)": wrong_out.detach().sigmoid().mean(),
+            "D(G(z))": fake_out.detach().sigmoid().mean(),
+        }
         if real_j.logits is not None:  # the class head reads the real images only
             aux = class_aux_loss(real_j.logits, real.classes, self.discriminator.aux_classes)
             loss, logs["d_aux_loss"] = loss + self.aux_weight * aux, aux.detach()
@@ -128,7 +143,7 @@ class StackGAN(GANModule):
     @torch.no_grad()
     def generate(self, z: Tensor, labels: Tensor | None = None, ema: bool = True) -> Tensor:
         if labels is None:
-            raise ConfigError("StackGAN generates from text: pass caption embeddings (e.g. generate text=\"...\")")
+            raise ConfigError('StackGAN generates from text: pass caption embeddings (e.g. generate text="...")')
         return super().generate(z, labels.to(self.device), ema)
 
 
@@ -154,8 +169,15 @@ class FrozenStageI(nn.Module):
 class StackGANStageII(StackGAN):
     """Stage-II: ``stage1_ckpt`` (a Stage-I run's checkpoint) is loaded, frozen and kept out of the optimiser."""
 
-    def __init__(self, generator: Callable[..., nn.Module], discriminator: nn.Module, *args, stage1_ckpt: str | None,
-                 embedding_dim: int, **kwargs):
+    def __init__(
+        self,
+        generator: Callable[..., nn.Module],
+        discriminator: nn.Module,
+        *args,
+        stage1_ckpt: str | None,
+        embedding_dim: int,
+        **kwargs,
+    ):
         from gan_lab.checkpoints import load_model  # here: checkpoints imports the models
 
         if not stage1_ckpt:
@@ -171,9 +193,12 @@ class StackGANStageII(StackGAN):
         s1_size = stage1.image_size
         size = kwargs.get("image_size", s1_size)
         if s1_size < 32 or size > 4 * s1_size:  # the paper's pair: 64 -> 256
-            warnings.warn(f"Stage-I draws {s1_size}-px images and Stage-II upsamples them {size // s1_size}x to "
-                          f"{size} px: what so small an image loses is invented, not refined (StackGAN pairs 64 -> "
-                          "256, the CPU preset 32 -> 64)", stacklevel=2)
+            warnings.warn(
+                f"Stage-I draws {s1_size}-px images and Stage-II upsamples them {size // s1_size}x to "
+                f"{size} px: what so small an image loses is invented, not refined (StackGAN pairs 64 -> "
+                "256, the CPU preset 32 -> 64)",
+                stacklevel=2,
+            )
         net = generator(input_size=s1_size)
         super().__init__(FrozenStageI(stage1.sampler, net), discriminator, *args, **kwargs)
         self.stage1_size = s1_size

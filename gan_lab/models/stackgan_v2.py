@@ -48,8 +48,9 @@ def colour_consistency(fine: Tensor, coarse: Tensor) -> tuple[Tensor, Tensor]:
     return (mu_f - mu_c).pow(2).mean(), (cov_f - cov_c).pow(2).mean()
 
 
-def stackgan_v2_d_loss(real: tuple[Tensor, Tensor], wrong: tuple[Tensor, Tensor], fake: tuple[Tensor, Tensor],
-                       uncond_weight: float) -> Tensor:
+def stackgan_v2_d_loss(
+    real: tuple[Tensor, Tensor], wrong: tuple[Tensor, Tensor], fake: tuple[Tensor, Tensor], uncond_weight: float
+) -> Tensor:
     """One branch's D loss from (conditional, unconditional) logits of real, mismatched-real and fake images."""
     cond = F.softplus(-real[0]).mean() + F.softplus(wrong[0]).mean() + F.softplus(fake[0]).mean()
     uncond = F.softplus(-real[1]).mean() + F.softplus(-wrong[1]).mean() + F.softplus(fake[1]).mean()
@@ -58,21 +59,33 @@ def stackgan_v2_d_loss(real: tuple[Tensor, Tensor], wrong: tuple[Tensor, Tensor]
 
 class StackGANv2(StackGAN):
     """Args (besides StackGAN's; ``generator``/``discriminator`` are the v2 nets):
-        sizes: the branch sizes (smallest first); the nets must have been built for them.
-        uncond_weight: weight of the unconditional heads' terms in D's and G's losses (released: 1).
-        colour_weight: α of the colour-consistency regulariser (α on the means, 5α on the covariances; 0: off).
+    sizes: the branch sizes (smallest first); the nets must have been built for them.
+    uncond_weight: weight of the unconditional heads' terms in D's and G's losses (released: 1).
+    colour_weight: α of the colour-consistency regulariser (α on the means, 5α on the covariances; 0: off).
     """
 
-    def __init__(self, generator: nn.Module, discriminator: nn.Module, *args, sizes: list[int],
-                 uncond_weight: float = 1.0, colour_weight: float = 50.0, **kwargs):
+    def __init__(
+        self,
+        generator: nn.Module,
+        discriminator: nn.Module,
+        *args,
+        sizes: list[int],
+        uncond_weight: float = 1.0,
+        colour_weight: float = 50.0,
+        **kwargs,
+    ):
         sizes = tuple(sizes)
         if tuple(generator.sizes) != sizes or tuple(discriminator.sizes) != sizes:
-            raise ConfigError(f"model.sizes={list(sizes)} but the generator draws {list(generator.sizes)} px and the "
-                              f"discriminators judge {list(discriminator.sizes)} px: set both from model.sizes")
+            raise ConfigError(
+                f"model.sizes={list(sizes)} but the generator draws {list(generator.sizes)} px and the "
+                f"discriminators judge {list(discriminator.sizes)} px: set both from model.sizes"
+            )
         super().__init__(generator, discriminator, *args, image_size=sizes[-1], **kwargs)
         if any(isinstance(part, GradientPenalty) for part in self.parts):
-            raise ConfigError("StackGAN-v2 takes R1 (+stabilizer=r1) but not the interpolate gradient penalty: "
-                              "remove model.stabilizers.gp")
+            raise ConfigError(
+                "StackGAN-v2 takes R1 (+stabilizer=r1) but not the interpolate gradient penalty: "
+                "remove model.stabilizers.gp"
+            )
         self.sizes, self.channels = sizes, generator.channels
         self.stages = len(sizes)
         self.uncond_weight, self.colour_weight = uncond_weight, colour_weight
@@ -84,8 +97,10 @@ class StackGANv2(StackGAN):
     def real_images(self, images: Tensor) -> list[Tensor]:
         size = images.shape[-1]
         if size < self.sizes[-1]:
-            raise ConfigError(f"data.image_size={size} is smaller than StackGAN-v2's largest branch "
-                              f"({self.sizes[-1]} px): raise data.image_size or lower model.sizes")
+            raise ConfigError(
+                f"data.image_size={size} is smaller than StackGAN-v2's largest branch "
+                f"({self.sizes[-1]} px): raise data.image_size or lower model.sizes"
+            )
         return [images.float() if s == size else downsample(images, s) for s in self.sizes]
 
     def judge(self, x: list[Tensor], condition: Tensor) -> Critique:
@@ -94,24 +109,29 @@ class StackGANv2(StackGAN):
         branches = self.discriminator(x, condition)
         return Critique(sum(c for c, _ in branches), branches=branches)
 
-    def critic_objective(self, real: Reals, fake: Draw, real_j: Critique, fake_j: Critique
-                         ) -> tuple[Tensor, dict[str, Tensor]]:
+    def critic_objective(
+        self, real: Reals, fake: Draw, real_j: Critique, fake_j: Critique
+    ) -> tuple[Tensor, dict[str, Tensor]]:
         wrong = mismatched_indices(real.classes, self.noise)  # a real image of another class, with t
         wrong_out = self.judge([x[wrong] for x in real.images], real.condition).branches
         real_out, fake_out = real_j.branches, fake_j.branches
         losses = [stackgan_v2_d_loss(r, w, f, self.uncond_weight) for r, w, f in zip(real_out, wrong_out, fake_out)]
         loss = torch.stack(losses).sum()
-        logs = {"d_loss": loss, "D(x)": real_out[-1][0].detach().sigmoid().mean(),
-                "D(x,wrong)": wrong_out[-1][0].detach().sigmoid().mean(),
-                "D(G(z))": fake_out[-1][0].detach().sigmoid().mean(),
-                "D_uncond(G(z))": fake_out[-1][1].detach().sigmoid().mean()}
+        logs = {
+            "d_loss": loss,
+            "D(x)": real_out[-1][0].detach().sigmoid().mean(),
+            "D(x,wrong)": wrong_out[-1][0].detach().sigmoid().mean(),
+            "D(G(z))": fake_out[-1][0].detach().sigmoid().mean(),
+            "D_uncond(G(z))": fake_out[-1][1].detach().sigmoid().mean(),
+        }
         logs |= {f"d_loss_{s}px": branch.detach() for s, branch in zip(self.sizes, losses)}
         return loss, logs
 
     def generator_objective(self, fake: Draw, fake_j: Critique, real: Reals) -> tuple[Tensor, dict[str, Tensor]]:
         adversarial = sum(self.g_loss(c) + self.uncond_weight * self.g_loss(u) for c, u in fake_j.branches)
-        mean_terms, cov_terms = zip(*(colour_consistency(fine, coarse.detach())
-                                      for fine, coarse in zip(fake.images[1:], fake.images[:-1])))
+        mean_terms, cov_terms = zip(
+            *(colour_consistency(fine, coarse.detach()) for fine, coarse in zip(fake.images[1:], fake.images[:-1]))
+        )
         colour = sum(mean_terms) + 5 * sum(cov_terms)
         kl = fake.extras["kl"]
         loss = adversarial + self.kl_weight * kl + self.colour_weight * colour

@@ -47,8 +47,15 @@ def _adam_state(optimizer, params: list[Tensor]) -> tuple[list, float, float, fl
     return states, beta1, beta2, group.get("eps", 1e-8)
 
 
-def unrolled_critic(model, real: Reals, fake: Draw, steps: int, lr: float, rule: str = "adam",
-                    optimizer: torch.optim.Optimizer | None = None) -> Critique:
+def unrolled_critic(
+    model,
+    real: Reals,
+    fake: Draw,
+    steps: int,
+    lr: float,
+    rule: str = "adam",
+    optimizer: torch.optim.Optimizer | None = None,
+) -> Critique:
     """D(fake) with D's weights after ``steps`` differentiable look-ahead steps on the model's D loss.
 
     ``optimizer``: D's optimiser, whose Adam state the ``adam`` rule continues (fresh moments when it has none).
@@ -63,8 +70,10 @@ def unrolled_critic(model, real: Reals, fake: Draw, steps: int, lr: float, rule:
         if optimizer is None:
             raise ConfigError("the adam unroll rule needs D's optimiser")
         states, beta1, beta2, eps = _adam_state(optimizer, [p for _, p in named])
-        moments = [(s[0].detach(), s[1].detach(), s[2]) if s else (torch.zeros_like(p), torch.zeros_like(p), 0.0)
-                   for s, (_, p) in zip(states, named)]
+        moments = [
+            (s[0].detach(), s[1].detach(), s[2]) if s else (torch.zeros_like(p), torch.zeros_like(p), 0.0)
+            for s, (_, p) in zip(states, named)
+        ]
     loss_of = _Call(d, lambda r, f: model.discriminator_loss(r, f)[0])
     with torch.enable_grad():
         for _ in range(steps):
@@ -80,8 +89,8 @@ def unrolled_critic(model, real: Reals, fake: Draw, steps: int, lr: float, rule:
                     m, v, t = moments[i]
                     m, v, t = beta1 * m + (1 - beta1) * g, beta2 * v + (1 - beta2) * g * g, t + 1
                     moments[i] = (m, v, t)
-                    v_hat = v / (1 - beta2 ** t)
+                    v_hat = v / (1 - beta2**t)
                     # √ with a floor: its derivative at v = 0 would be infinite
-                    new[n] = p - lr * (m / (1 - beta1 ** t)) / ((v_hat + 1e-30).sqrt() + eps)
+                    new[n] = p - lr * (m / (1 - beta1**t)) / ((v_hat + 1e-30).sqrt() + eps)
             params = new
         return functional_call(_Call(d, model.judge), params | buffers, (fake.images, fake.condition))

@@ -14,7 +14,21 @@ from gan_lab.nets.pack import DiscriminatorInput, pack
 from gan_lab.nets.resnet import ResNetDiscriminator, ResNetGenerator
 
 __all__ = [
-    "ConditionalDiscriminator", "ConditionalGenerator", "DCGANDiscriminator", "DCGANGenerator", "MLPDiscriminator", "MLPGenerator", "ResNetDiscriminator",
-    "ResNetGenerator", "SelfAttention", "dcgan_shape", "maybe_sn", "norm_layer", "DiscriminatorInput", "pack",
-    "MinibatchDiscrimination", "MinibatchStdDev", "add_minibatch_layer",
+    "ConditionalDiscriminator",
+    "ConditionalGenerator",
+    "DCGANDiscriminator",
+    "DCGANGenerator",
+    "MLPDiscriminator",
+    "MLPGenerator",
+    "ResNetDiscriminator",
+    "ResNetGenerator",
+    "SelfAttention",
+    "dcgan_shape",
+    "maybe_sn",
+    "norm_layer",
+    "DiscriminatorInput",
+    "pack",
+    "MinibatchDiscrimination",
+    "MinibatchStdDev",
+    "add_minibatch_layer",
 ]

@@ -78,7 +78,7 @@ def discriminator_widths(k: int) -> tuple[list[int], list[bool]]:
     """Channel multipliers and down-sampling of D's blocks for an image with k doublings."""
     if k <= 3:
         return [4, 4, 4, 4], [True, True, False, False]
-    widths = [1, 2, 4, 8, 16, 16, 16][:k + 1]
+    widths = [1, 2, 4, 8, 16, 16, 16][: k + 1]
     return widths, [True] * k + [False]
 
 
@@ -89,17 +89,30 @@ class BigGANGenerator(nn.Module):
     interpolation). ``latent_dim`` must split into (number of blocks + 1) equal chunks.
     """
 
-    def __init__(self, latent_dim: int, channels: int, image_size: int, num_classes: int, ch: int = 64,
-                 shared_dim: int = 128, attention_at: int | None = None, spectral_norm: bool = True,
-                 init: str = "ortho", embed_input: bool = False, embed_scale: float = 1.0):
+    def __init__(
+        self,
+        latent_dim: int,
+        channels: int,
+        image_size: int,
+        num_classes: int,
+        ch: int = 64,
+        shared_dim: int = 128,
+        attention_at: int | None = None,
+        spectral_norm: bool = True,
+        init: str = "ortho",
+        embed_input: bool = False,
+        embed_scale: float = 1.0,
+    ):
         super().__init__()
         s0, k = dcgan_shape(image_size, min_doublings=1, starts=(4, 7))
         check_attention_at(attention_at, [s0 * 2**i for i in range(k + 1)], "the BigGAN generator")
         if latent_dim % (k + 1):
             valid = ", ".join(str((k + 1) * n) for n in (10, 20, 32))
-            raise ConfigError(f"the BigGAN generator splits z into {k + 1} equal chunks (one per block and one for "
-                              f"its input) for {image_size}×{image_size} images: latent_dim={latent_dim} does not "
-                              f"divide, use a multiple of {k + 1} (e.g. {valid})")
+            raise ConfigError(
+                f"the BigGAN generator splits z into {k + 1} equal chunks (one per block and one for "
+                f"its input) for {image_size}×{image_size} images: latent_dim={latent_dim} does not "
+                f"divide, use a multiple of {k + 1} (e.g. {valid})"
+            )
         self.chunk, self.s0 = latent_dim // (k + 1), s0
         widths = [w * ch for w in generator_widths(k)]
         c_in = [16 * ch if k > 3 else widths[0]] + widths[:-1]
@@ -111,9 +124,12 @@ class BigGANGenerator(nn.Module):
         self.blocks = nn.ModuleList(GBlock(a, b, cond_dim) for a, b in zip(c_in, widths))
         self.attention = nn.ModuleDict()  # at most one, by resolution: after the projection or a block
         if attention_at is not None:
-            self.attention[str(attention_at)] = SelfAttention(([c_in[0]] + widths)[(attention_at // s0).bit_length() - 1])
-        self.out = nn.Sequential(nn.BatchNorm2d(widths[-1]), nn.ReLU(), nn.Conv2d(widths[-1], channels, 3, 1, 1),
-                                 nn.Tanh())
+            self.attention[str(attention_at)] = SelfAttention(
+                ([c_in[0]] + widths)[(attention_at // s0).bit_length() - 1]
+            )
+        self.out = nn.Sequential(
+            nn.BatchNorm2d(widths[-1]), nn.ReLU(), nn.Conv2d(widths[-1], channels, 3, 1, 1), nn.Tanh()
+        )
         init_weights(self, init)
         _sn_all(self, spectral_norm)
 
@@ -137,8 +153,15 @@ class BigGANGenerator(nn.Module):
 class BigGANDiscriminator(nn.Module):
     """(B, channels, H, W) -> one raw output per image; ``features`` (sum-pooled) and ``head`` for projection."""
 
-    def __init__(self, channels: int, image_size: int, ch: int = 64, attention_at: int | None = None,
-                 spectral_norm: bool = True, init: str = "ortho"):
+    def __init__(
+        self,
+        channels: int,
+        image_size: int,
+        ch: int = 64,
+        attention_at: int | None = None,
+        spectral_norm: bool = True,
+        init: str = "ortho",
+    ):
         super().__init__()
         _, k = dcgan_shape(image_size, min_doublings=1, starts=(4, 7))
         widths, downs = discriminator_widths(k)

@@ -47,12 +47,16 @@ def _replace_batch_norms(module: nn.Module, num_classes: int, scale: float) -> l
 
 def check_labels(labels: Tensor, num_classes: int, hint: str = "") -> None:
     if labels.ndim != 1 or labels.is_floating_point():
-        raise ConfigError(f"conditional models need one integer class per image; got labels of shape "
-                          f"{tuple(labels.shape)} and dtype {labels.dtype} (attribute vectors are not classes)")
+        raise ConfigError(
+            f"conditional models need one integer class per image; got labels of shape "
+            f"{tuple(labels.shape)} and dtype {labels.dtype} (attribute vectors are not classes)"
+        )
     low, high = int(labels.min()), int(labels.max())
     if low < 0 or high >= num_classes:
-        raise ConfigError(f"labels range over [{low}, {high}] but the model has num_classes={num_classes}, "
-                          f"classes 0..{num_classes - 1}{hint}")
+        raise ConfigError(
+            f"labels range over [{low}, {high}] but the model has num_classes={num_classes}, "
+            f"classes 0..{num_classes - 1}{hint}"
+        )
 
 
 class ConditionalGenerator(nn.Module):
@@ -62,8 +66,16 @@ class ConditionalGenerator(nn.Module):
     interpolation: a one-hot row gives exactly the image of its class.
     """
 
-    def __init__(self, net: Callable[..., nn.Module], latent_dim: int, num_classes: int, conditioning: str = "concat",
-                 cbn_scale: float = 1.0, cbn_input: bool = False, label_scale: float = 1.0):
+    def __init__(
+        self,
+        net: Callable[..., nn.Module],
+        latent_dim: int,
+        num_classes: int,
+        conditioning: str = "concat",
+        cbn_scale: float = 1.0,
+        cbn_input: bool = False,
+        label_scale: float = 1.0,
+    ):
         super().__init__()
         if conditioning not in G_CONDITIONING:
             raise ConfigError(f"unknown generator conditioning {conditioning!r}: use one of {G_CONDITIONING}")
@@ -74,8 +86,10 @@ class ConditionalGenerator(nn.Module):
         elif conditioning == "shared":
             params = inspect.signature(net).parameters
             if "num_classes" not in params:
-                raise ConfigError("g_conditioning=shared needs a generator that takes the labels itself "
-                                  "(model/net=biggan); use concat or cbn with this one")
+                raise ConfigError(
+                    "g_conditioning=shared needs a generator that takes the labels itself "
+                    "(model/net=biggan); use concat or cbn with this one"
+                )
             scale = {"embed_scale": label_scale} if "embed_scale" in params else {}
             self.net, self.cbns = net(latent_dim=latent_dim, num_classes=num_classes, **scale), []
         else:
@@ -87,8 +101,10 @@ class ConditionalGenerator(nn.Module):
     def forward(self, z: Tensor, y: Tensor) -> Tensor:
         if y.is_floating_point():
             if y.shape != (len(z), self.num_classes):
-                raise ConfigError(f"class weights must have shape (batch, num_classes) = ({len(z)}, "
-                                  f"{self.num_classes}); got {tuple(y.shape)}")
+                raise ConfigError(
+                    f"class weights must have shape (batch, num_classes) = ({len(z)}, "
+                    f"{self.num_classes}); got {tuple(y.shape)}"
+                )
             y = y.to(z.dtype)
         if self.conditioning == "shared":
             return self.net(z, y)
@@ -105,9 +121,17 @@ class ConditionalDiscriminator(nn.Module):
     The wrapped net must provide ``features`` and ``head`` (every gan_lab discriminator does).
     """
 
-    def __init__(self, net: Callable[..., nn.Module], channels: int, image_size: int, num_classes: int,
-                 conditioning: str = "projection", spectral_norm: bool = False, twin: bool = False,
-                 aux_head: str = "pooled"):
+    def __init__(
+        self,
+        net: Callable[..., nn.Module],
+        channels: int,
+        image_size: int,
+        num_classes: int,
+        conditioning: str = "projection",
+        spectral_norm: bool = False,
+        twin: bool = False,
+        aux_head: str = "pooled",
+    ):
         super().__init__()
         if conditioning not in D_CONDITIONING:
             raise ConfigError(f"unknown discriminator conditioning {conditioning!r}: use one of {D_CONDITIONING}")

@@ -53,8 +53,16 @@ class DCGANGenerator(nn.Module):
         attention_at: resolution at which to insert a SAGAN self-attention block (None: none).
     """
 
-    def __init__(self, latent_dim: int, channels: int, image_size: int, width: int = 64, norm: str = "batch",
-                 upsample: str = "transposed", attention_at: int | None = None):
+    def __init__(
+        self,
+        latent_dim: int,
+        channels: int,
+        image_size: int,
+        width: int = 64,
+        norm: str = "batch",
+        upsample: str = "transposed",
+        attention_at: int | None = None,
+    ):
         super().__init__()
         if upsample not in ("transposed", "nearest"):
             raise ConfigError(f"upsample must be 'transposed' or 'nearest', got {upsample!r}")
@@ -94,8 +102,15 @@ class DCGANDiscriminator(nn.Module):
         spectral_norm: spectral normalisation on every layer (SNGAN).
     """
 
-    def __init__(self, channels: int, image_size: int, width: int = 64, norm: str = "batch",
-                 spectral_norm: bool = False, attention_at: int | None = None):
+    def __init__(
+        self,
+        channels: int,
+        image_size: int,
+        width: int = 64,
+        norm: str = "batch",
+        spectral_norm: bool = False,
+        attention_at: int | None = None,
+    ):
         super().__init__()
         s0, k = dcgan_shape(image_size)
         check_attention_at(attention_at, [image_size // 2**j for j in range(1, k)], "the DCGAN discriminator")
@@ -105,8 +120,11 @@ class DCGANDiscriminator(nn.Module):
         for _ in range(k - 1):
             if attention_at == size:
                 layers.append(SelfAttention(c, spectral_norm))
-            layers += [maybe_sn(nn.Conv2d(c, 2 * c, 4, 2, 1, bias=bias), spectral_norm), norm_layer(norm, 2 * c),
-                       nn.LeakyReLU(0.2, True)]
+            layers += [
+                maybe_sn(nn.Conv2d(c, 2 * c, 4, 2, 1, bias=bias), spectral_norm),
+                norm_layer(norm, 2 * c),
+                nn.LeakyReLU(0.2, True),
+            ]
             c, size = 2 * c, size // 2
         self.body = nn.Sequential(*layers)
         self.head = maybe_sn(nn.Conv2d(c, 1, s0, 1, 0), spectral_norm)

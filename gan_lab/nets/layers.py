@@ -30,8 +30,15 @@ class ConditionalBatchNorm(nn.Module):
 
     _version = 2  # 1: the per-class gains and biases were stored as embeddings, (num_classes, C): read transposed
 
-    def __init__(self, num_features: int, cond_dim: int, scale: float = 1.0, norm: type = nn.BatchNorm2d,
-                 eps: float = 1e-5, momentum: float | None = 0.1):
+    def __init__(
+        self,
+        num_features: int,
+        cond_dim: int,
+        scale: float = 1.0,
+        norm: type = nn.BatchNorm2d,
+        eps: float = 1e-5,
+        momentum: float | None = 0.1,
+    ):
         super().__init__()
         self.norm = norm(num_features, eps=eps, momentum=momentum, affine=False)
         self.gain = nn.Linear(cond_dim, num_features, bias=False)
@@ -39,8 +46,9 @@ class ConditionalBatchNorm(nn.Module):
         self.scale, self.classes = scale, False
 
     @classmethod
-    def per_class(cls, norm: nn.modules.batchnorm._BatchNorm, num_classes: int,
-                  scale: float = 1.0) -> ConditionalBatchNorm:
+    def per_class(
+        cls, norm: nn.modules.batchnorm._BatchNorm, num_classes: int, scale: float = 1.0
+    ) -> ConditionalBatchNorm:
         """A class-conditional copy of ``norm`` (same kind, eps, momentum): one gain and bias per class, from 0."""
         layer = cls(norm.num_features, num_classes, scale, type(norm), norm.eps, norm.momentum)
         nn.init.zeros_(layer.gain.weight)
@@ -97,7 +105,9 @@ def norm_layer(kind: str, channels: int, dim: int = 2) -> nn.Module:
         return nn.InstanceNorm2d(channels, affine=True)
     if kind == "none":
         return nn.Identity()
-    raise ConfigError(f"unknown norm {kind!r} for a {'convolutional' if dim == 2 else 'dense'} layer: use one of {NORMS}")
+    raise ConfigError(
+        f"unknown norm {kind!r} for a {'convolutional' if dim == 2 else 'dense'} layer: use one of {NORMS}"
+    )
 
 
 def maybe_sn(module: nn.Module, spectral_norm: bool) -> nn.Module:

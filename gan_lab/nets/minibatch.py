@@ -36,9 +36,9 @@ class MinibatchStdDev(nn.Module):
         g = min(self.group_size, n)
         if n % g:
             raise ConfigError(f"minibatch stddev groups of {g} need a batch divisible by {g}; got {n}")
-        y = x.reshape(g, n // g, *x.shape[1:]).float()           # [G, M, ...]: sample i is in group i mod M
-        std = (y.var(0, unbiased=False) + self.eps).sqrt()       # [M, ...]
-        stat = std.flatten(1).mean(1).to(x.dtype).repeat(g)      # [N]
+        y = x.reshape(g, n // g, *x.shape[1:]).float()  # [G, M, ...]: sample i is in group i mod M
+        std = (y.var(0, unbiased=False) + self.eps).sqrt()  # [M, ...]
+        stat = std.flatten(1).mean(1).to(x.dtype).repeat(g)  # [N]
         extra = stat.view(n, 1, *([1] * (x.ndim - 2))).expand(n, 1, *x.shape[2:])
         return torch.cat([x, extra], 1)
 
@@ -53,7 +53,7 @@ class MinibatchDiscrimination(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         f = x.flatten(1)
-        m = (f @ self.T).view(len(f), self.out_features, self.kernel_dims)          # [N, B, C]
+        m = (f @ self.T).view(len(f), self.out_features, self.kernel_dims)  # [N, B, C]
         l1 = (m.unsqueeze(0) - m.unsqueeze(1)).abs().sum(3)  # [N, N, B]: ‖M_i,b − M_j,b‖₁
         return torch.cat([f, torch.exp(-l1).sum(1)], 1)
 
@@ -64,8 +64,14 @@ def _rebuilt_head(head: nn.Module, extra: int) -> nn.Module:
     if isinstance(head, nn.Linear):
         new = nn.Linear(head.in_features + extra, head.out_features, head.bias is not None)
     elif isinstance(head, nn.Conv2d):
-        new = nn.Conv2d(head.in_channels + extra, head.out_channels, head.kernel_size, head.stride, head.padding,
-                        bias=head.bias is not None)
+        new = nn.Conv2d(
+            head.in_channels + extra,
+            head.out_channels,
+            head.kernel_size,
+            head.stride,
+            head.padding,
+            bias=head.bias is not None,
+        )
     else:
         raise ConfigError(f"a minibatch layer needs a Linear or Conv2d discriminator head; got {type(head).__name__}")
     nn.init.normal_(new.weight, 0.0, 0.02)
@@ -74,8 +80,9 @@ def _rebuilt_head(head: nn.Module, extra: int) -> nn.Module:
     return maybe_sn(new, sn)
 
 
-def add_minibatch_layer(net: nn.Module, kind: str, group_size: int = 4, out_features: int = 32,
-                        kernel_dims: int = 8) -> nn.Module:
+def add_minibatch_layer(
+    net: nn.Module, kind: str, group_size: int = 4, out_features: int = 32, kernel_dims: int = 8
+) -> nn.Module:
     """Put a minibatch layer in front of ``net.head`` (in place; returns ``net``)."""
     if kind not in MINIBATCH_LAYERS:
         raise ConfigError(f"unknown minibatch layer {kind!r}: use one of {MINIBATCH_LAYERS} (or null)")
@@ -92,6 +99,8 @@ def add_minibatch_layer(net: nn.Module, kind: str, group_size: int = 4, out_feat
     flat = nn.Linear(in_features + out_features, outputs)
     nn.init.normal_(flat.weight, 0.0, 0.02)
     nn.init.zeros_(flat.bias)
-    net.head = nn.Sequential(MinibatchDiscrimination(in_features, out_features, kernel_dims),
-                             maybe_sn(flat, parametrize.is_parametrized(head)))
+    net.head = nn.Sequential(
+        MinibatchDiscrimination(in_features, out_features, kernel_dims),
+        maybe_sn(flat, parametrize.is_parametrized(head)),
+    )
     return net

@@ -22,8 +22,16 @@ class MLPGenerator(nn.Module):
             [-4, 4]²): G starts at the data's spread instead of spending thousands of steps growing its last layer.
     """
 
-    def __init__(self, latent_dim: int, channels: int, image_size: int, hidden: list[int] = (128, 256, 512, 1024),
-                 norm: str = "batch", output: str = "tanh", output_scale: float = 1.0):
+    def __init__(
+        self,
+        latent_dim: int,
+        channels: int,
+        image_size: int,
+        hidden: list[int] = (128, 256, 512, 1024),
+        norm: str = "batch",
+        output: str = "tanh",
+        output_scale: float = 1.0,
+    ):
         super().__init__()
         self.shape = (channels, image_size, image_size)
         layers, width = [], latent_dim
@@ -48,13 +56,22 @@ class MLPGenerator(nn.Module):
 class MLPDiscriminator(nn.Module):
     """image -> dense layers (norm + LeakyReLU 0.2) -> one logit per image (no sigmoid: losses take logits)."""
 
-    def __init__(self, channels: int, image_size: int, hidden: list[int] = (512, 256), norm: str = "none",
-                 spectral_norm: bool = False):
+    def __init__(
+        self,
+        channels: int,
+        image_size: int,
+        hidden: list[int] = (512, 256),
+        norm: str = "none",
+        spectral_norm: bool = False,
+    ):
         super().__init__()
         layers, width = [], channels * image_size * image_size
         for i, h in enumerate(hidden):
-            layers += [maybe_sn(nn.Linear(width, h), spectral_norm), norm_layer(norm if i else "none", h, dim=1),
-                       nn.LeakyReLU(0.2)]
+            layers += [
+                maybe_sn(nn.Linear(width, h), spectral_norm),
+                norm_layer(norm if i else "none", h, dim=1),
+                nn.LeakyReLU(0.2),
+            ]
             width = h
         self.body = nn.Sequential(nn.Flatten(), *layers)
         self.head = maybe_sn(nn.Linear(width, 1), spectral_norm)

@@ -5,8 +5,8 @@ along channels in that order (2-D toy points are 2-channel 1×1 images, so for t
 features). The wrapped net is built with m·C input channels (``+remedy=pack`` sets that) and gives one output per
 pack. Real and fake batches are packed separately (the model calls D on each), so packs never mix them.
 
-A model switches these on with ``+remedy=pack`` and ``+remedy=diffaugment`` (:mod:`gan_lab.models.remedies`): the model's
-discriminator is then this wrapper, with the net as ``.net``.
+A model switches these on with ``+remedy=pack`` and ``+remedy=diffaugment`` (:mod:`gan_lab.models.remedies`): the
+model's discriminator is then this wrapper, with the net as ``.net``.
 """
 
 from __future__ import annotations
@@ -20,8 +20,10 @@ from gan_lab.errors import ConfigError
 def pack(x: Tensor, m: int) -> Tensor:
     """(N, C, ...) -> (N/m, m·C, ...): m consecutive samples concatenated along channels."""
     if len(x) % m:
-        raise ConfigError(f"packing {m} samples (model.remedies.pack.m={m}) needs batches divisible by {m}; got a batch of {len(x)} "
-                          f"(set data.batch_size to a multiple of {m})")
+        raise ConfigError(
+            f"packing {m} samples (model.remedies.pack.m={m}) needs batches divisible by {m}; got a batch of {len(x)} "
+            f"(set data.batch_size to a multiple of {m})"
+        )
     return x.reshape(len(x) // m, m * x.shape[1], *x.shape[2:])
 
 

@@ -53,8 +53,15 @@ class DBlock(nn.Module):
 
 
 class ResNetGenerator(nn.Module):
-    def __init__(self, latent_dim: int, channels: int, image_size: int, width: int = 256, norm: str = "batch",
-                 attention_at: int | None = None):
+    def __init__(
+        self,
+        latent_dim: int,
+        channels: int,
+        image_size: int,
+        width: int = 256,
+        norm: str = "batch",
+        attention_at: int | None = None,
+    ):
         super().__init__()
         _, k = dcgan_shape(image_size, min_doublings=2, starts=(4,))
         check_attention_at(attention_at, [4 * 2**i for i in range(1, k + 1)], "the ResNet generator")
@@ -74,11 +81,20 @@ class ResNetGenerator(nn.Module):
 
 
 class ResNetDiscriminator(nn.Module):
-    def __init__(self, channels: int, image_size: int, width: int = 128, norm: str = "none",
-                 spectral_norm: bool = True, attention_at: int | None = None):
+    def __init__(
+        self,
+        channels: int,
+        image_size: int,
+        width: int = 128,
+        norm: str = "none",
+        spectral_norm: bool = True,
+        attention_at: int | None = None,
+    ):
         super().__init__()
         _, k = dcgan_shape(image_size, min_doublings=2, starts=(4,))
-        check_attention_at(attention_at, [max(image_size // 2**j, 8) for j in range(1, k + 1)], "the ResNet discriminator")
+        check_attention_at(
+            attention_at, [max(image_size // 2**j, 8) for j in range(1, k + 1)], "the ResNet discriminator"
+        )
         blocks = [DBlock(channels, width, True, spectral_norm, norm, first=True)]
         size = image_size // 2
         for i in range(k):

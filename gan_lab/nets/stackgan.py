@@ -49,8 +49,12 @@ class ConditioningAugmentation(nn.Module):
 
 
 def up_block(c_in: int, c_out: int) -> nn.Sequential:
-    return nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(c_in, c_out, 3, 1, 1, bias=False),
-                         nn.BatchNorm2d(c_out), nn.ReLU(True))
+    return nn.Sequential(
+        nn.Upsample(scale_factor=2, mode="nearest"),
+        nn.Conv2d(c_in, c_out, 3, 1, 1, bias=False),
+        nn.BatchNorm2d(c_out),
+        nn.ReLU(True),
+    )
 
 
 def down_block(c_in: int, c_out: int, norm: bool = True) -> nn.Sequential:
@@ -63,8 +67,13 @@ def down_block(c_in: int, c_out: int, norm: bool = True) -> nn.Sequential:
 class ResBlock(nn.Module):
     def __init__(self, c: int):
         super().__init__()
-        self.body = nn.Sequential(nn.Conv2d(c, c, 3, 1, 1, bias=False), nn.BatchNorm2d(c), nn.ReLU(True),
-                                  nn.Conv2d(c, c, 3, 1, 1, bias=False), nn.BatchNorm2d(c))
+        self.body = nn.Sequential(
+            nn.Conv2d(c, c, 3, 1, 1, bias=False),
+            nn.BatchNorm2d(c),
+            nn.ReLU(True),
+            nn.Conv2d(c, c, 3, 1, 1, bias=False),
+            nn.BatchNorm2d(c),
+        )
 
     def forward(self, x: Tensor) -> Tensor:
         return torch.relu(x + self.body(x))
@@ -77,20 +86,30 @@ def to_rgb(c_in: int, channels: int) -> nn.Sequential:
 class StageIGenerator(nn.Module):
     """[z; ĉ] → FC → (width·2^k)×4×4 → k × (nearest ×2, 3×3 conv, BN, ReLU), halving channels → image."""
 
-    def __init__(self, latent_dim: int, embedding_dim: int, channels: int = 3, image_size: int = 64,
-                 c_dim: int = 128, width: int = 64, mu_init_scale: float = 1.0):
+    def __init__(
+        self,
+        latent_dim: int,
+        embedding_dim: int,
+        channels: int = 3,
+        image_size: int = 64,
+        c_dim: int = 128,
+        width: int = 64,
+        mu_init_scale: float = 1.0,
+    ):
         super().__init__()
         k = check_size(image_size, "Stage-I")
         self.ca = ConditioningAugmentation(embedding_dim, c_dim, mu_init_scale)
-        c0 = width * 2 ** k
-        self.fc = nn.Sequential(nn.Linear(latent_dim + c_dim, c0 * 16, bias=False), nn.BatchNorm1d(c0 * 16),
-                                nn.ReLU(True))
+        c0 = width * 2**k
+        self.fc = nn.Sequential(
+            nn.Linear(latent_dim + c_dim, c0 * 16, bias=False), nn.BatchNorm1d(c0 * 16), nn.ReLU(True)
+        )
         self.c0 = c0
-        self.ups = nn.Sequential(*[up_block(c0 // 2 ** i, c0 // 2 ** (i + 1)) for i in range(k)])
+        self.ups = nn.Sequential(*[up_block(c0 // 2**i, c0 // 2 ** (i + 1)) for i in range(k)])
         self.out = to_rgb(width, channels)
 
-    def forward(self, z: Tensor, embedding: Tensor, noise: torch.Generator | None = None
-                ) -> tuple[Tensor, Tensor, Tensor]:
+    def forward(
+        self, z: Tensor, embedding: Tensor, noise: torch.Generator | None = None
+    ) -> tuple[Tensor, Tensor, Tensor]:
         """(image, μ, log σ²)."""
         c, mu, logvar = self.ca(embedding, noise)
         h = self.fc(torch.cat([z, c], 1)).view(len(z), self.c0, 4, 4)
@@ -113,18 +132,29 @@ class StageDiscriminator(nn.Module):
     ``forward`` gives the logit; :meth:`judge` gives (logit, class logits or None) from one pass.
     """
 
-    def __init__(self, embedding_dim: int, channels: int = 3, image_size: int = 64, width: int = 64,
-                 text_dim: int = 128, condition: str = "concat", aux_classes: tuple[int, ...] = ()):
+    def __init__(
+        self,
+        embedding_dim: int,
+        channels: int = 3,
+        image_size: int = 64,
+        width: int = 64,
+        text_dim: int = 128,
+        condition: str = "concat",
+        aux_classes: tuple[int, ...] = (),
+    ):
         super().__init__()
         if condition not in D_CONDITIONS:
-            raise ConfigError(f"model.discriminator.condition must be one of {', '.join(D_CONDITIONS)}, "
-                              f"got {condition!r}")
+            raise ConfigError(
+                f"model.discriminator.condition must be one of {', '.join(D_CONDITIONS)}, got {condition!r}"
+            )
         if condition == "aux" and not aux_classes:
-            raise ConfigError("model.discriminator.condition=aux needs model.discriminator.aux_classes, the class "
-                              "counts its head predicts (data=shapes: [5, 8], shape and colour; data=cub: [200])")
+            raise ConfigError(
+                "model.discriminator.condition=aux needs model.discriminator.aux_classes, the class "
+                "counts its head predicts (data=shapes: [5, 8], shape and colour; data=cub: [200])"
+            )
         k = check_size(image_size, "discriminator")
         layers = [down_block(channels, width, norm=False)]
-        layers += [down_block(width * 2 ** i, width * 2 ** (i + 1)) for i in range(k - 1)]
+        layers += [down_block(width * 2**i, width * 2 ** (i + 1)) for i in range(k - 1)]
         self.encode, c = nn.Sequential(*layers), width * 2 ** (k - 1)
         self.condition = condition
         self.aux_classes = tuple(aux_classes) if condition == "aux" else ()  # the others have no class head
@@ -132,8 +162,12 @@ class StageDiscriminator(nn.Module):
             self.project = nn.Linear(embedding_dim, c, bias=False)
         else:
             self.text = nn.Sequential(nn.Linear(embedding_dim, text_dim), nn.LeakyReLU(0.2, True))
-            self.joint = nn.Sequential(nn.Conv2d(c + text_dim, c, 1, bias=False), nn.BatchNorm2d(c),
-                                       nn.LeakyReLU(0.2, True), nn.Conv2d(c, 1, 4))
+            self.joint = nn.Sequential(
+                nn.Conv2d(c + text_dim, c, 1, bias=False),
+                nn.BatchNorm2d(c),
+                nn.LeakyReLU(0.2, True),
+                nn.Conv2d(c, 1, 4),
+            )
         self.uncond = nn.Conv2d(c, 1, 4)  # the unconditional head (StackGAN-v2; projection's ψ)
         self.aux = nn.Linear(16 * c, sum(self.aux_classes)) if self.aux_classes else None
 
@@ -162,28 +196,46 @@ class StageIIGenerator(nn.Module):
     """Stage-I image → encoder (to 16×16 or the input size / 4) ⊕ own CA code tiled → residual blocks →
     upsampling to ``image_size``. No z."""
 
-    def __init__(self, embedding_dim: int, channels: int = 3, image_size: int = 256, input_size: int = 64,
-                 c_dim: int = 128, width: int = 32, n_residual: int = 4, mu_init_scale: float = 1.0):
+    def __init__(
+        self,
+        embedding_dim: int,
+        channels: int = 3,
+        image_size: int = 256,
+        input_size: int = 64,
+        c_dim: int = 128,
+        width: int = 32,
+        n_residual: int = 4,
+        mu_init_scale: float = 1.0,
+    ):
         super().__init__()
         if image_size <= input_size or image_size % input_size:
-            raise ConfigError(f"Stage-II image_size ({image_size}) must be a multiple > 1 of the Stage-I size "
-                              f"({input_size})")
+            raise ConfigError(
+                f"Stage-II image_size ({image_size}) must be a multiple > 1 of the Stage-I size ({input_size})"
+            )
         n_down, n_up = 2, 2 + int(math.log2(image_size // input_size))
         self.ca = ConditioningAugmentation(embedding_dim, c_dim, mu_init_scale)
         c = width * 4
-        self.encode = nn.Sequential(nn.Conv2d(channels, width, 3, 1, 1), nn.ReLU(True),
-                                    *[nn.Sequential(nn.Conv2d(width * 2 ** i, width * 2 ** (i + 1), 4, 2, 1,
-                                                              bias=False),
-                                                    nn.BatchNorm2d(width * 2 ** (i + 1)), nn.ReLU(True))
-                                      for i in range(n_down)])
+        self.encode = nn.Sequential(
+            nn.Conv2d(channels, width, 3, 1, 1),
+            nn.ReLU(True),
+            *[
+                nn.Sequential(
+                    nn.Conv2d(width * 2**i, width * 2 ** (i + 1), 4, 2, 1, bias=False),
+                    nn.BatchNorm2d(width * 2 ** (i + 1)),
+                    nn.ReLU(True),
+                )
+                for i in range(n_down)
+            ],
+        )
         self.joint = nn.Sequential(nn.Conv2d(c + c_dim, c, 3, 1, 1, bias=False), nn.BatchNorm2d(c), nn.ReLU(True))
         self.residual = nn.Sequential(*[ResBlock(c) for _ in range(n_residual)])
-        widths = [max(c // 2 ** i, width // 2) for i in range(n_up + 1)]
+        widths = [max(c // 2**i, width // 2) for i in range(n_up + 1)]
         self.ups = nn.Sequential(*[up_block(widths[i], widths[i + 1]) for i in range(n_up)])
         self.out = to_rgb(widths[-1], channels)
 
-    def forward(self, stage1: Tensor, embedding: Tensor, noise: torch.Generator | None = None
-                ) -> tuple[Tensor, Tensor, Tensor]:
+    def forward(
+        self, stage1: Tensor, embedding: Tensor, noise: torch.Generator | None = None
+    ) -> tuple[Tensor, Tensor, Tensor]:
         c, mu, logvar = self.ca(embedding, noise)
         h = self.encode(stage1)
         h = torch.cat([h, c[:, :, None, None].expand(-1, -1, *h.shape[2:])], 1)

@@ -19,8 +19,10 @@ def check_sizes(sizes: list[int] | tuple[int, ...]) -> tuple[int, ...]:
     """The branch sizes: at least two, the first 4·2^k ≥ 8, each next one twice the previous (as the paper)."""
     sizes = tuple(int(s) for s in sizes)
     if len(sizes) < 2 or any(b != 2 * a for a, b in zip(sizes, sizes[1:])):
-        raise ConfigError(f"StackGAN-v2 branch sizes must double from one branch to the next, e.g. [64, 128, 256] "
-                          f"or [16, 32, 64], got {list(sizes)}")
+        raise ConfigError(
+            f"StackGAN-v2 branch sizes must double from one branch to the next, e.g. [64, 128, 256] "
+            f"or [16, 32, 64], got {list(sizes)}"
+        )
     check_size(sizes[0], "StackGAN-v2 first branch")
     return sizes
 
@@ -60,24 +62,36 @@ class StackGANv2Generator(nn.Module):
     """[z; ĉ] → FC → (width·2^k)×4×4 → k GLU up-blocks → width × sizes[0]² (the trunk); each further branch halves the
     width and doubles the size; a 3×3 conv + tanh per branch gives its image."""
 
-    def __init__(self, latent_dim: int, embedding_dim: int, channels: int = 3, sizes: tuple[int, ...] = (64, 128, 256),
-                 c_dim: int = 128, width: int = 64, n_residual: int = 2, mu_init_scale: float = 1.0):
+    def __init__(
+        self,
+        latent_dim: int,
+        embedding_dim: int,
+        channels: int = 3,
+        sizes: tuple[int, ...] = (64, 128, 256),
+        c_dim: int = 128,
+        width: int = 64,
+        n_residual: int = 2,
+        mu_init_scale: float = 1.0,
+    ):
         super().__init__()
         self.sizes, self.channels = check_sizes(sizes), channels
         k = check_size(self.sizes[0], "StackGAN-v2 first branch")
         self.ca = ConditioningAugmentation(embedding_dim, c_dim, mu_init_scale)
-        c0 = width * 2 ** k
+        c0 = width * 2**k
         self.c0 = c0
-        self.fc = nn.Sequential(nn.Linear(latent_dim + c_dim, 2 * c0 * 16, bias=False), nn.BatchNorm1d(2 * c0 * 16),
-                                nn.GLU(1))
-        self.trunk = nn.Sequential(*[glu_up(c0 // 2 ** i, c0 // 2 ** (i + 1)) for i in range(k)])
-        widths = [max(width // 2 ** i, 1) for i in range(len(self.sizes))]
+        self.fc = nn.Sequential(
+            nn.Linear(latent_dim + c_dim, 2 * c0 * 16, bias=False), nn.BatchNorm1d(2 * c0 * 16), nn.GLU(1)
+        )
+        self.trunk = nn.Sequential(*[glu_up(c0 // 2**i, c0 // 2 ** (i + 1)) for i in range(k)])
+        widths = [max(width // 2**i, 1) for i in range(len(self.sizes))]
         self.branches = nn.ModuleList(Branch(w, c_dim, n_residual) for w in widths[:-1])
-        self.to_rgb = nn.ModuleList(nn.Sequential(nn.Conv2d(w, channels, 3, 1, 1, bias=False), nn.Tanh())
-                                    for w in widths)
+        self.to_rgb = nn.ModuleList(
+            nn.Sequential(nn.Conv2d(w, channels, 3, 1, 1, bias=False), nn.Tanh()) for w in widths
+        )
 
-    def forward(self, z: Tensor, embedding: Tensor, noise: torch.Generator | None = None
-                ) -> tuple[list[Tensor], Tensor, Tensor]:
+    def forward(
+        self, z: Tensor, embedding: Tensor, noise: torch.Generator | None = None
+    ) -> tuple[list[Tensor], Tensor, Tensor]:
         """([(B, C, s, s) in [-1, 1] for s in sizes], μ, log σ²)."""
         c, mu, logvar = self.ca(embedding, noise)
         h = self.trunk(self.fc(torch.cat([z, c], 1)).view(len(z), self.c0, 4, 4))
@@ -92,12 +106,19 @@ class StackGANv2Discriminator(nn.Module):
     """One :class:`StageDiscriminator` per branch size (conditional and unconditional heads on shared features), held
     together so that one optimiser trains them all (Adam per parameter = the released code's one Adam per D)."""
 
-    def __init__(self, embedding_dim: int, channels: int = 3, sizes: tuple[int, ...] = (64, 128, 256), width: int = 64,
-                 text_dim: int = 128):
+    def __init__(
+        self,
+        embedding_dim: int,
+        channels: int = 3,
+        sizes: tuple[int, ...] = (64, 128, 256),
+        width: int = 64,
+        text_dim: int = 128,
+    ):
         super().__init__()
         self.sizes = check_sizes(sizes)
-        self.branches = nn.ModuleList(StageDiscriminator(embedding_dim, channels, s, width, text_dim)
-                                      for s in self.sizes)
+        self.branches = nn.ModuleList(
+            StageDiscriminator(embedding_dim, channels, s, width, text_dim) for s in self.sizes
+        )
 
     def forward(self, images: list[Tensor], embedding: Tensor) -> list[tuple[Tensor, Tensor]]:
         """Per branch (conditional logits (B,), unconditional logits (B,))."""

@@ -6,5 +6,15 @@ from gan_lab.text.encoders import GRUTextEncoder, HashedBagOfWords, ImageEncoder
 from gan_lab.text.sentence import SentenceEncoder, hashed_encoder, load_sentence_encoder, save_sentence_encoder
 from gan_lab.text.tokenizer import Vocabulary, tokenize
 
-__all__ = ["GRUTextEncoder", "HashedBagOfWords", "ImageEncoder", "SentenceEncoder", "Vocabulary", "contrastive_loss",
-           "hashed_encoder", "load_sentence_encoder", "save_sentence_encoder", "tokenize"]
+__all__ = [
+    "GRUTextEncoder",
+    "HashedBagOfWords",
+    "ImageEncoder",
+    "SentenceEncoder",
+    "Vocabulary",
+    "contrastive_loss",
+    "hashed_encoder",
+    "load_sentence_encoder",
+    "save_sentence_encoder",
+    "tokenize",
+]

@@ -24,8 +24,9 @@ class HashedBagOfWords(nn.Module):
 
     def __init__(self, words: list[str], embedding_dim: int):
         super().__init__()
-        table = torch.stack([torch.randn(embedding_dim, generator=torch.Generator().manual_seed(zlib.crc32(w.encode())))
-                             for w in words])
+        table = torch.stack(
+            [torch.randn(embedding_dim, generator=torch.Generator().manual_seed(zlib.crc32(w.encode()))) for w in words]
+        )
         table[0] = 0  # <pad>
         self.register_buffer("table", table)
         self.embedding_dim = embedding_dim
@@ -45,8 +46,9 @@ class GRUTextEncoder(nn.Module):
         self.proj = nn.Linear(2 * hidden, embedding_dim)
 
     def forward(self, ids: Tensor, lengths: Tensor) -> Tensor:  # (N, L) long, (N,) -> (N, E)
-        packed = nn.utils.rnn.pack_padded_sequence(self.words(ids), lengths.cpu(), batch_first=True,
-                                                   enforce_sorted=False)
+        packed = nn.utils.rnn.pack_padded_sequence(
+            self.words(ids), lengths.cpu(), batch_first=True, enforce_sorted=False
+        )
         out, _ = self.gru(packed)
         out, _ = nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=ids.shape[1])
         return F.normalize(self.proj(_mean_over_tokens(out, lengths)), dim=1)
@@ -71,6 +73,7 @@ class ImageEncoder(nn.Module):
 
     def forward(self, images: Tensor) -> Tensor:
         if images.shape[-1] != self.image_size:
-            images = F.interpolate(images.float(), size=(self.image_size, self.image_size), mode="bilinear",
-                                   antialias=True)
+            images = F.interpolate(
+                images.float(), size=(self.image_size, self.image_size), mode="bilinear", antialias=True
+            )
         return F.normalize(self.body(images), dim=1)

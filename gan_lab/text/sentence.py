@@ -27,27 +27,38 @@ class SentenceEncoder:
         description: what this encoder is, for messages and data set names.
     """
 
-    def __init__(self, vocabulary: Vocabulary, text: nn.Module, image: nn.Module | None = None,
-                 description: str = "hashed bag of words", config: dict[str, Any] | None = None):
+    def __init__(
+        self,
+        vocabulary: Vocabulary,
+        text: nn.Module,
+        image: nn.Module | None = None,
+        description: str = "hashed bag of words",
+        config: dict[str, Any] | None = None,
+    ):
         self.vocabulary, self.text, self.image = vocabulary, text.eval(), image.eval() if image is not None else None
         self.description, self.config = description, config or {}
         self.embedding_dim = text.embedding_dim
 
     @torch.no_grad()
     def __call__(self, captions: list[str], batch_size: int = 2048) -> Tensor:
-        out = [self.text(*self.vocabulary.encode(captions[i:i + batch_size])).float().cpu()
-               for i in range(0, len(captions), batch_size)]
+        out = [
+            self.text(*self.vocabulary.encode(captions[i : i + batch_size])).float().cpu()
+            for i in range(0, len(captions), batch_size)
+        ]
         return torch.cat(out) if out else torch.zeros(0, self.embedding_dim)
 
     @torch.no_grad()
     def image_features(self, images: Tensor, batch_size: int = 512) -> Tensor:
         """Images in [-1, 1] -> (N, E) unit vectors in the captions' space (the trained encoder's image branch)."""
         if self.image is None:
-            raise CheckpointError(f"the {self.description} has no image branch: train one with "
-                                  "`python -m gan_lab.text_encoder data=<captioned data>` and pass its checkpoint")
+            raise CheckpointError(
+                f"the {self.description} has no image branch: train one with "
+                "`python -m gan_lab.text_encoder data=<captioned data>` and pass its checkpoint"
+            )
         device = next(self.image.parameters()).device
-        return torch.cat([self.image(images[i:i + batch_size].to(device)).float().cpu()
-                          for i in range(0, len(images), batch_size)])
+        return torch.cat(
+            [self.image(images[i : i + batch_size].to(device)).float().cpu() for i in range(0, len(images), batch_size)]
+        )
 
 
 def hashed_encoder(captions: list[str], embedding_dim: int) -> SentenceEncoder:
@@ -57,8 +68,10 @@ def hashed_encoder(captions: list[str], embedding_dim: int) -> SentenceEncoder:
 
 
 def build_networks(config: dict[str, Any]) -> tuple[GRUTextEncoder, ImageEncoder]:
-    return (GRUTextEncoder(len(config["vocabulary"]), config["embedding_dim"], config["word_dim"], config["hidden"]),
-            ImageEncoder(config["channels"], config["image_size"], config["embedding_dim"], config["width"]))
+    return (
+        GRUTextEncoder(len(config["vocabulary"]), config["embedding_dim"], config["word_dim"], config["hidden"]),
+        ImageEncoder(config["channels"], config["image_size"], config["embedding_dim"], config["width"]),
+    )
 
 
 def save_sentence_encoder(path: str | Path, text: nn.Module, image: nn.Module, config: dict[str, Any]) -> Path:
@@ -75,13 +88,17 @@ def load_sentence_encoder(path: str | Path) -> SentenceEncoder:
     from gan_lab.checkpoints import load_checkpoint  # (imports the models; keep gan_lab.text light)
 
     if not Path(path).is_file():
-        raise CheckpointError(f"no text encoder at {path}: train one with `python -m gan_lab.text_encoder data=shapes` "
-                              "(it prints where it saved it), or set data.text_encoder=null for the hashed fallback")
+        raise CheckpointError(
+            f"no text encoder at {path}: train one with `python -m gan_lab.text_encoder data=shapes` "
+            "(it prints where it saved it), or set data.text_encoder=null for the hashed fallback"
+        )
     ckpt = load_checkpoint(path)
     config = ckpt["gan_lab_config"].get("text_encoder")
     if not config:
-        raise CheckpointError(f"{path} is not a text encoder checkpoint (it holds no text_encoder config): write one "
-                              "with `python -m gan_lab.text_encoder data=shapes`")
+        raise CheckpointError(
+            f"{path} is not a text encoder checkpoint (it holds no text_encoder config): write one "
+            "with `python -m gan_lab.text_encoder data=shapes`"
+        )
     text, image = build_networks(config)
     state = ckpt["state_dict"]
     text.load_state_dict({k[5:]: v for k, v in state.items() if k.startswith("text.")})

@@ -55,8 +55,10 @@ class Vocabulary:
             raise ConfigError(f"empty caption {caption!r}: describe the image in words, e.g. 'a large red circle'")
         unknown = [t for t in tokens if t not in self.index]
         if len(unknown) == len(tokens):
-            raise ConfigError(f"caption {caption!r} has no known word (unknown: {', '.join(unknown)}); the vocabulary "
-                              f"has {len(self) - 2} words, e.g. {', '.join(self.words[2:8])}")
+            raise ConfigError(
+                f"caption {caption!r} has no known word (unknown: {', '.join(unknown)}); the vocabulary "
+                f"has {len(self) - 2} words, e.g. {', '.join(self.words[2:8])}"
+            )
         if unknown:
             log.warning("caption %r: unknown words mapped to <unk>: %s", caption, ", ".join(unknown))
         return [self.index.get(t, 1) for t in tokens]
@@ -67,5 +69,5 @@ class Vocabulary:
         lengths = torch.tensor([len(r) for r in rows], dtype=torch.long)
         ids = torch.zeros(len(rows), int(lengths.max()) if rows else 0, dtype=torch.long)
         for i, r in enumerate(rows):
-            ids[i, :len(r)] = torch.tensor(r)
+            ids[i, : len(r)] = torch.tensor(r)
         return ids, lengths

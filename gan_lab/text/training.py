@@ -32,7 +32,7 @@ class CaptionPairs(Dataset):
         idx = torch.as_tensor(indices)
         pick = torch.randint(self.k, (len(idx),))
         lengths = self.lengths[idx, pick]
-        return self.images[idx], self.ids[idx, pick, :int(lengths.max())], lengths
+        return self.images[idx], self.ids[idx, pick, : int(lengths.max())], lengths
 
 
 def as_batch(batch):  # collate for CaptionPairs
