@@ -52,8 +52,9 @@ def _short(node: Any) -> str | None:
 
 
 def _part_value(part: Any) -> str:
-    """A part's settings in a run's name: its numbers and words, e.g. ``r1(10.0)``, ``ema(0.999,0)``."""
-    return ",".join(str(v) for k, v in part.items() if k != "_target_" and not isinstance(v, (dict, DictConfig)))
+    """A part's main setting in a run's name: its first number or word, e.g. ``r1(10.0)``, ``ema(0.999)``."""
+    values = [v for k, v in part.items() if k != "_target_" and not isinstance(v, (dict, DictConfig))]
+    return str(values[0]) if values else ""
 
 
 def run_hparams(cfg: DictConfig, choices: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -68,7 +68,7 @@ class GANModule(L.LightningModule):
         stabilizers: parts by name (:mod:`gan_lab.models.stabilizers`: gradient penalty, R1, orthogonal
             regularisation, EMA of G, a learning-rate schedule); ``+stabilizer=<name>`` adds one.
         remedies: parts by name (:mod:`gan_lab.models.remedies`: packing, DiffAugment, minibatch layers, the
-            unrolled look-ahead); ``+remedy=<name>`` adds one.
+            unrolled look-ahead, top-k generator updates); ``+remedy=<name>`` adds one.
         runtime: seed, speed flags, health checks and how D's outputs are logged (:class:`Runtime`).
 
     Declared kind (:mod:`gan_lab.kinds`): ``condition`` (what G takes besides z), ``num_classes`` (class-conditional
