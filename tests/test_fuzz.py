@@ -20,12 +20,9 @@ import torch
 from hydra.utils import instantiate
 from PIL import Image
 
-from gan_lab.checkpoints import load_checkpoint, load_model, load_run, load_weights
 from gan_lab.cli import reports_user_errors
-from gan_lab.latent.tools import load_encoder
-from gan_lab.metrics import load_classifier
-from gan_lab.text.sentence import load_sentence_encoder
 from tests.test_cub import NAMES, write_layout
+from tests.test_reliability import LOADERS  # every checkpoint reader gan_lab has
 from tests.test_security import Payload, torch_zip_with
 
 pytestmark = pytest.mark.filterwarnings("ignore:Detected pickle protocol")  # the hostile protocol-5 pickle
@@ -77,17 +74,6 @@ def hostile(marker: pathlib.Path, value) -> dict[str, bytes]:
     }
 
 
-CHECKPOINT_READERS = {
-    "checkpoint": load_checkpoint,
-    "model": load_model,
-    "run": load_run,
-    "weights": load_weights,
-    "classifier": load_classifier,
-    "encoder": load_encoder,
-    "text encoder": load_sentence_encoder,
-}
-
-
 def test_every_checkpoint_reader(tmp_path):
     rng, marker = random.Random(0), tmp_path / "pwned"
     buffer = io.BytesIO()
@@ -113,7 +99,7 @@ def test_every_checkpoint_reader(tmp_path):
     for name, data in files.items():
         path = tmp_path / f"{name}.ckpt"
         path.write_bytes(data)
-        for read in CHECKPOINT_READERS.values():
+        for read in LOADERS.values():
             # a flipped bit in a weight, or a well-formed file a weights-only reader does not instantiate, may read
             may_read = name.startswith("flip") or name in ("foreign_target", "broken_config", "not_a_dict")
             fails_in_one_line_or_reads(lambda: read(path), must_fail=not may_read)
