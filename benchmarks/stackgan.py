@@ -219,7 +219,7 @@ def main() -> None:
         "--condition",
         nargs="+",
         default=["concat", "projection", "aux"],
-        help="discriminator conditions to compare (concat | projection | aux)",
+        help="discriminator conditions to compare (concat | projection | aux | projection_aux)",
     )
     p.add_argument("--split", nargs="+", default=["iid"], choices=["iid", "compositional"])
     p.add_argument("--stage2", action="store_true", help="also Stage-II on each Stage-I checkpoint")

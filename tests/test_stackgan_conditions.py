@@ -47,13 +47,21 @@ def test_projection_logit_is_psi_plus_inner_product_by_hand():
     logit, classes = aux.judge(x, t)
     assert logit.shape == (3,) and classes.shape == (3, 13)
     assert StageDiscriminator(6, 3, 16, 4, aux_classes=(5, 8)).aux is None  # concat: no class head
+    both = StageDiscriminator(6, 3, 16, 4, condition="projection_aux", aux_classes=(5, 8))
+    h = both.features(x)
+    logit, classes = both.judge(x, t)
+    hand = both.uncond(h).flatten() + ((t @ both.project.weight.T) * h.sum((2, 3))).sum(1)
+    assert torch.allclose(logit, hand, atol=1e-5)
+    assert torch.allclose(classes, h.flatten(1) @ both.aux.weight.T + both.aux.bias, atol=1e-5)
 
 
 def test_bad_conditions_are_one_line_errors():
-    with pytest.raises(ConfigError, match="condition must be one of concat, projection, aux, got 'film'"):
+    with pytest.raises(ConfigError, match="one of concat, projection, aux, projection_aux, got 'film'"):
         StageDiscriminator(6, 3, 16, 4, condition="film")
     with pytest.raises(ConfigError, match="condition=aux needs model.discriminator.aux_classes"):
         StageDiscriminator(6, 3, 16, 4, condition="aux")
+    with pytest.raises(ConfigError, match="condition=projection_aux needs model.discriminator.aux_classes"):
+        StageDiscriminator(6, 3, 16, 4, condition="projection_aux")
 
 
 def test_aux_head_learns_from_real_images_and_steers_g_by_hand(make_cfg):
@@ -94,7 +102,7 @@ def test_d_class_head_gradient_comes_from_real_images_only(make_cfg):
     assert grads[0].abs().sum() > 0 and torch.equal(grads[0], grads[1])  # the head does not see the fakes
 
 
-@pytest.mark.parametrize("condition", ["projection", "aux"])
+@pytest.mark.parametrize("condition", ["projection", "aux", "projection_aux"])
 def test_each_condition_fits(make_cfg, condition):
     train(make_cfg("model=stackgan", *TINY, f"model.discriminator.condition={condition}"))
 

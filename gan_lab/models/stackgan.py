@@ -49,8 +49,8 @@ class StackGAN(GANModule):
     kl_weight: weight of the conditioning-augmentation KL term in G's loss.
     image_size: the size this stage generates (the data's images are downsampled to it exactly).
     grid_captions: how many fixed test captions the sample grid shows (one row each).
-    aux_weight: weight of :func:`class_aux_loss` when D has a class head (``condition=aux``): D learns it on the
-        real images (their (shape, colour) class), G on its images for the captions of those images.
+    aux_weight: weight of :func:`class_aux_loss` when D has a class head (``condition=aux|projection_aux``): D
+        learns it on the real images (their (shape, colour) class), G on its images for the captions of those images.
     """
 
     condition = Condition.TEXT  # generates from caption embeddings (generate text=..., evaluate metrics=[attributes])
@@ -80,7 +80,7 @@ class StackGAN(GANModule):
         return Draw(fake, condition, {"kl": generator.ca.kl(mu, logvar)})
 
     def judge(self, x: Tensor, condition: Tensor) -> Critique:
-        """D's logit for (image, caption) and, with ``condition=aux``, its class logits, from one pass."""
+        """D's logit for (image, caption) and, with a class head (``aux|projection_aux``), its class logits."""
         return Critique(*self.discriminator.judge(x, condition))
 
     def real_images(self, images: Tensor) -> Tensor:

@@ -116,7 +116,8 @@ class StageIGenerator(nn.Module):
         return self.out(self.ups(h)), mu, logvar
 
 
-D_CONDITIONS = ("concat", "projection", "aux")
+D_CONDITIONS = ("concat", "projection", "aux", "projection_aux")
+WITH_CLASS_HEAD = ("aux", "projection_aux")
 
 
 class StageDiscriminator(nn.Module):
@@ -128,6 +129,7 @@ class StageDiscriminator(nn.Module):
     - ``aux``: ``concat`` plus a head that reads ``aux_classes`` groups of class logits (e.g. [5, 8]: shape and
       colour) from the flat features h, ACGAN / TAC-GAN style; the model trains it on real images only
       (``aux_classes`` is ignored by the other conditions).
+    - ``projection_aux``: ``projection``'s logit plus ``aux``'s class head.
 
     ``forward`` gives the logit; :meth:`judge` gives (logit, class logits or None) from one pass.
     """
@@ -147,9 +149,9 @@ class StageDiscriminator(nn.Module):
             raise ConfigError(
                 f"model.discriminator.condition must be one of {', '.join(D_CONDITIONS)}, got {condition!r}"
             )
-        if condition == "aux" and not aux_classes:
+        if condition in WITH_CLASS_HEAD and not aux_classes:
             raise ConfigError(
-                "model.discriminator.condition=aux needs model.discriminator.aux_classes, the class "
+                f"model.discriminator.condition={condition} needs model.discriminator.aux_classes, the class "
                 "counts its head predicts (data=shapes: [5, 8], shape and colour; data=cub: [200])"
             )
         k = check_size(image_size, "discriminator")
@@ -157,8 +159,8 @@ class StageDiscriminator(nn.Module):
         layers += [down_block(width * 2**i, width * 2 ** (i + 1)) for i in range(k - 1)]
         self.encode, c = nn.Sequential(*layers), width * 2 ** (k - 1)
         self.condition = condition
-        self.aux_classes = tuple(aux_classes) if condition == "aux" else ()  # the others have no class head
-        if condition == "projection":
+        self.aux_classes = tuple(aux_classes) if condition in WITH_CLASS_HEAD else ()  # the others: no class head
+        if condition.startswith("projection"):
             self.project = nn.Linear(embedding_dim, c, bias=False)
         else:
             self.text = nn.Sequential(nn.Linear(embedding_dim, text_dim), nn.LeakyReLU(0.2, True))
@@ -175,7 +177,7 @@ class StageDiscriminator(nn.Module):
         return self.encode(x)
 
     def conditional(self, h: Tensor, embedding: Tensor) -> Tensor:
-        if self.condition == "projection":
+        if self.condition.startswith("projection"):
             return self.uncond(h).flatten() + (self.project(embedding) * h.sum((2, 3))).sum(1)
         t = self.text(embedding)[:, :, None, None].expand(-1, -1, 4, 4)
         return self.joint(torch.cat([h, t], 1)).flatten()
