@@ -60,9 +60,9 @@ STUDY = [
     "+trainer.enable_progress_bar=false",
     "+trainer.enable_model_summary=false",
     "callbacks.samples=null",
-    "callbacks.model_checkpoint=null",
     "callbacks.best_checkpoint=null",
 ]
+SAMPLING = {"drs": "DRS sampling", "dot": "DOT sampling"}  # refined by the trained D (gan_lab.metrics.refined)
 
 
 def uniform_kl_floor(num_modes: int = 1000, n: int = 26_000, draws: int = 200) -> tuple[float, float]:
@@ -93,10 +93,20 @@ def target_met(r: dict, data: str) -> bool:
     return r["kl"] <= TARGET_KL if "kl" in r else r["hq"] >= TARGET_HQ.get(data, 0.0)
 
 
-def run(recipe: str, data: str, seed: int, overrides: list[str], out: Path) -> dict:
+def run(recipe: str, data: str, seed: int, overrides: list[str], out: Path, sampling: list[str]) -> dict:
     from gan_lab.training import train
 
-    cfg = config(f"experiment={recipe}", f"data={data}", f"seed={seed}", f"paths.output_dir={out}", *STUDY, *overrides)
+    # last.ckpt only when refined sampling reads the trained D back from it
+    checkpoint = "callbacks.model_checkpoint.save_top_k=0" if sampling else "callbacks.model_checkpoint=null"
+    cfg = config(
+        f"experiment={recipe}",
+        f"data={data}",
+        f"seed={seed}",
+        f"paths.output_dir={out}",
+        *STUDY,
+        checkpoint,
+        *overrides,
+    )
     start = time.perf_counter()
     metrics = train(cfg)
     second = (
@@ -104,12 +114,33 @@ def run(recipe: str, data: str, seed: int, overrides: list[str], out: Path) -> d
         if "val/kl_to_uniform" in metrics
         else {"hq": float(metrics["val/high_quality"])}
     )
-    return {
+    result = {
         "modes": float(metrics["val/modes_covered"]),
         "num_modes": float(metrics["val/num_modes"]),
         **second,
         "seconds": time.perf_counter() - start,
         "steps": int(metrics["train/g_steps"]),
+    }
+    return result | {method: refined(out, method, result["steps"]) for method in sampling}
+
+
+def refined(out: Path, method: str, steps: int) -> dict:
+    """Modes and high-quality share of the run's last checkpoint with samples refined by its D (2-D mixtures: the
+    2,500-sample 3σ rule of the plain row), and DRS's acceptance rate."""
+    from gan_lab.checkpoints import load_run
+    from gan_lab.metrics import evaluate_generator
+
+    model, datamodule, g_steps = load_run(out / "checkpoints" / "last.ckpt")
+    if g_steps != steps:
+        raise RuntimeError(f"last.ckpt holds generator step {g_steps}, not the run's last ({steps})")
+    scores, protocol = evaluate_generator(
+        model, datamodule, metrics=["coverage"], n_samples=2500, sampling={"method": method}
+    )
+    return {
+        "modes": scores["modes_covered"],
+        "num_modes": scores["num_modes"],
+        "hq": scores["high_quality"],
+        "accepted": protocol.get("drs_acceptance"),
     }
 
 
@@ -121,12 +152,21 @@ def main() -> None:
     parser.add_argument("--overrides", nargs="*", default=[], help="extra config overrides for every run")
     parser.add_argument("--results", type=Path, default=RESULTS)
     parser.add_argument(
+        "--sampling",
+        nargs="*",
+        default=[],
+        choices=sorted(SAMPLING),
+        help="also score each 2-D run with samples refined by its D (rows of their own beside plain sampling)",
+    )
+    parser.add_argument(
         "--workers",
         type=int,
         default=usable_cores(),
         help="runs trained at once, one process each (default: one per usable core)",
     )
     args = parser.parse_args()
+    if args.sampling and not set(args.data) <= {"ring", "grid"}:
+        parser.error("--sampling scores the 2-D mixtures (--data ring grid)")
 
     jobs = [(recipe, data, seed) for data in args.data for recipe in args.recipes for seed in args.seeds]
     args.workers = max(1, min(args.workers, len(jobs)))
@@ -136,10 +176,13 @@ def main() -> None:
         tempfile.TemporaryDirectory() as tmp,
         ProcessPoolExecutor(args.workers, multiprocessing.get_context("spawn")) as pool,
     ):
-        futures = {job: pool.submit(run, *job, args.overrides, Path(tmp) / "-".join(map(str, job))) for job in jobs}
+        futures = {
+            job: pool.submit(run, *job, args.overrides, Path(tmp) / "-".join(map(str, job)), args.sampling)
+            for job in jobs
+        }
         for data in args.data:
             for recipe in args.recipes:
-                runs = []
+                runs, runs_refined = [], {}
                 for seed in args.seeds:
                     r = futures[recipe, data, seed].result()
                     met = target_met(r, data)
@@ -157,6 +200,22 @@ def main() -> None:
                         ]
                     )
                     print("| " + " | ".join(map(str, per_seed[-1])) + " |", flush=True)
+                    for method in args.sampling:
+                        m = r[method] | {"met": target_met(r[method], data)}
+                        runs_refined.setdefault(method, []).append(m)
+                        accepted = f" (accepted {100 * m['accepted']:.0f} %)" if m["accepted"] is not None else ""
+                        per_seed.append(
+                            [
+                                data,
+                                f"{recipe}, {SAMPLING[method]}",
+                                seed,
+                                r["steps"],
+                                f"{m['modes']:.0f}/{r['num_modes']:.0f}",
+                                quality(m) + accepted,
+                                "yes" if m["met"] else "no",
+                                "",
+                            ]
+                        )
 
                 def ms(values: list[float]) -> str:
                     sd = statistics.stdev(values) if len(values) > 1 else 0.0
@@ -172,6 +231,16 @@ def main() -> None:
                         f"{sum(r['met'] for r in runs)}/{len(runs)}",
                     ]
                 )
+                for method, rs in runs_refined.items():
+                    summary.append(
+                        [
+                            data,
+                            f"gan_lab {recipe}, {SAMPLING[method]} ({len(rs)} seeds)",
+                            ms([r["modes"] for r in rs]),
+                            ms([100 * r["hq"] for r in rs]),
+                            f"{sum(r['met'] for r in rs)}/{len(rs)}",
+                        ]
+                    )
             summary += [[data, name, modes, hq, "published"] for name, modes, hq in PUBLISHED.get(data, [])]
             if data == "stacked_mnist":
                 mean, sd = uniform_kl_floor()

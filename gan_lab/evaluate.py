@@ -10,7 +10,7 @@ from typing import Any
 
 import torch
 from hydra.utils import instantiate
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from gan_lab.checkpoints import load_run
 from gan_lab.cli import hydra_command
@@ -48,11 +48,13 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
         truncation=cfg.truncation,
         ema=cfg.ema,
         progress=True,
+        sampling=OmegaConf.to_container(cfg.sampling),
     )
     protocol = {"checkpoint": str(cfg.ckpt), "generator_steps": g_steps, **protocol}
     out = Path(cfg.out_dir) if cfg.out_dir else Path(cfg.ckpt).resolve().parent.parent / "eval"
     out.mkdir(parents=True, exist_ok=True)
-    stem = out / f"eval_{'toy' if toy else network.name if network is not None else 'text'}"
+    refined = "" if cfg.sampling.method == "plain" else f"_{cfg.sampling.method}"
+    stem = out / f"eval_{'toy' if toy else network.name if network is not None else 'text'}{refined}"
     stem.with_suffix(".json").write_text(json.dumps({"results": results, "protocol": protocol}, indent=2))
     table = markdown_table(results, protocol)
     stem.with_suffix(".md").write_text(table + "\n")

@@ -19,6 +19,7 @@ from torch import Tensor, nn
 from gan_lab.kinds import Condition
 from gan_lab.metrics import standard  # noqa: F401  (registers the shipped metrics)
 from gan_lab.metrics.image import FeatureCache, Progress, extract, fake_batches, real_batches
+from gan_lab.metrics.refined import check_sampling, refined_batches
 from gan_lab.metrics.registry import Evaluation, select
 from gan_lab.metrics.text_image import caption_inputs, caption_protocol
 
@@ -55,9 +56,12 @@ def evaluate_generator(
     truncation: float | None = None,
     ema: bool = True,
     progress: bool = False,
+    sampling: dict[str, Any] | None = None,
 ) -> tuple[dict[str, float], dict[str, Any]]:
     """(results, protocol) for ``model``'s generator on ``datamodule``'s data (``progress``: print how the
-    feature extraction goes, with the time left)."""
+    feature extraction goes, with the time left; ``sampling``: plain, or refined by D, :mod:`.refined`)."""
+    sampling = dict(sampling or {"method": "plain"})
+    check_sampling(model, sampling)
     chosen = select(metrics, model.condition, datamodule.yields, type(model).__name__, network)
     protocol: dict[str, Any] = {
         "dataset": datamodule.name,
@@ -85,7 +89,12 @@ def evaluate_generator(
         groups.setdefault(metric.scorer, []).append(metric.name)
     scorers = [scorer(ev, names) for scorer, names in groups.items()]
     generate = lambda z, y: model.generate(z, y, ema=ema)  # noqa: E731
-    fakes = fake_batches(generate, model.sample_z, n_samples, batch_size, seed, truncation, ev.labels)
+    if sampling["method"] == "plain":
+        fakes = fake_batches(generate, model.sample_z, n_samples, batch_size, seed, truncation, ev.labels)
+    else:
+        fakes = refined_batches(
+            model, datamodule, lambda z: generate(z, None), n_samples, batch_size, seed, truncation, sampling, protocol
+        )
     for scorer in scorers:
         fakes = _tap(fakes, scorer.see)
     needs = set().union(*(m.needs for m in chosen))
