@@ -18,19 +18,10 @@ from gan_lab.metrics.conditioning import spread
 from gan_lab.metrics.text_image import caption_inputs, colour_swap
 from gan_lab.training import train
 from tests.conftest import ROOT, compose_config
+from tests.test_stackgan import TINY
+from tests.test_text import TINY_ENCODER
 
-SHAPES = [
-    "data=shapes",
-    "data.n_train=64",
-    "data.n_test=100",
-    "data.batch_size=8",
-    "data.image_size=32",
-    "model.generator.width=8",
-    "model.discriminator.width=8",
-    "model.latent_dim=8",
-    "model.image_size=16",
-    "trainer.max_steps=2",
-]
+SHAPES = ["data.n_test=100" if o.startswith("data.n_test=") else o for o in TINY]  # R-precision needs ≥ 100
 
 
 @pytest.fixture(scope="module")
@@ -41,15 +32,7 @@ def encoder_path(tmp_path_factory) -> Path:
     from gan_lab.text.sentence import build_networks
 
     vocab = Vocabulary.from_captions(grammar_texts())
-    config = {
-        "vocabulary": vocab.words,
-        "embedding_dim": 16,
-        "word_dim": 8,
-        "hidden": 8,
-        "channels": 3,
-        "image_size": 32,
-        "width": 8,
-    }
+    config = {"vocabulary": vocab.words, **TINY_ENCODER}
     torch.manual_seed(0)
     return save_sentence_encoder(tmp_path_factory.mktemp("enc") / "enc.ckpt", *build_networks(config), config)
 

@@ -107,19 +107,14 @@ def test_attribute_agreement_counts_only_asked_attributes():
     }
 
 
+TINY_ENCODER = {"embedding_dim": 16, "word_dim": 8, "hidden": 8, "channels": 3, "image_size": 32, "width": 8}
+
+
 def test_encoder_file_round_trip_and_use_by_shapes(tmp_path):
     dm = ShapesDataModule(n_train=64, n_test=16, image_size=32, batch_size=8, embedding_dim=16)
     captions = [c for cs in dm.split(train=True).captions for c in cs]
     vocab = Vocabulary.from_captions(captions)
-    config = {
-        "vocabulary": vocab.words,
-        "embedding_dim": 16,
-        "word_dim": 8,
-        "hidden": 8,
-        "channels": 3,
-        "image_size": 32,
-        "width": 8,
-    }
+    config = {"vocabulary": vocab.words, **TINY_ENCODER}
     text, image = build_networks(config)
     path = save_sentence_encoder(tmp_path / "enc.ckpt", text, image, config)
     assert set(torch.load(path, weights_only=True)) == {"state_dict", "gan_lab_config"}  # data, never code
