@@ -40,7 +40,8 @@ COLOUR_RGB = torch.tensor(
     ]
 )
 BACKGROUND_RGB = torch.tensor([[0.05, 0.05, 0.05], [0.5, 0.5, 0.5], [0.95, 0.95, 0.95]])
-SIZE_FRACTION = (0.08, 0.12, 0.16)  # half-extent of the shape / image side
+SIZE_FRACTION = (0.08, 0.12, 0.16)  # half-extent of the shape / image side (times data.object_scale)
+MAX_OBJECT_SCALE = 2.0  # the largest shape then spans ~70 % of the image
 SOLID_TONE = 0.8  # solid fill = 0.8 · colour; patterns alternate around it with the same mean
 HELD_OUT = ("blue circle", "red square", "green triangle", "pink diamond", "yellow cross")
 
@@ -94,16 +95,21 @@ def _pattern_tone(pattern: Tensor, size: int, period: int) -> Tensor:
 
 
 def render(
-    attributes: Tensor, offsets: Tensor, image_size: int, detail_period: int = 2, supersample: int = 4
+    attributes: Tensor,
+    offsets: Tensor,
+    image_size: int,
+    detail_period: int = 2,
+    supersample: int = 4,
+    object_scale: float = 1.0,
 ) -> Tensor:
     """uint8 images (N, 3, S, S) of attribute rows (N, 7) (ordered as ``ATTRIBUTES``) with position/size jitter
-    ``offsets`` (N, 3) in [-1, 1]."""
+    ``offsets`` (N, 3) in [-1, 1]; ``object_scale`` multiplies every size's half-extent (:data:`SIZE_FRACTION`)."""
     out = []
     for attrs, jitter in zip(attributes.split(256), offsets.split(256)):
         shape, colour, size, position, background, pattern, outline = attrs.T
         cy = ((position // 3).float() + 0.5) / 3 + 0.04 * jitter[:, 0]
         cx = ((position % 3).float() + 0.5) / 3 + 0.04 * jitter[:, 1]
-        radius = torch.tensor(SIZE_FRACTION)[size] * (1 + 0.1 * jitter[:, 2])
+        radius = object_scale * torch.tensor(SIZE_FRACTION)[size] * (1 + 0.1 * jitter[:, 2])
         inner_scale = (1 - detail_period / (radius * image_size)).clamp(min=0.1)
         cover = _coverage(shape, cx, cy, radius, image_size, supersample)
         inner = _coverage(shape, cx, cy, radius * inner_scale, image_size, supersample)
@@ -170,6 +176,7 @@ class ShapesDataModule(CaptionedDataModule):
         num_classes: int = 40,
         captions_per_image: int = 10,
         detail_period: int = 2,
+        object_scale: float = 1.0,
         seed: int = 0,
         batches_per_step: int = 1,
         num_workers: int = 0,
@@ -190,17 +197,25 @@ class ShapesDataModule(CaptionedDataModule):
             raise ConfigError(
                 f"data.image_size must be ≥ 16 and a multiple of data.detail_period ({detail_period}), got {image_size}"
             )
+        if not 0 < object_scale <= MAX_OBJECT_SCALE:
+            raise ConfigError(
+                f"data.object_scale multiplies the shapes' sizes and must be in (0, {MAX_OBJECT_SCALE}] "
+                f"(1: the released sizes), got {object_scale}"
+            )
         self.n_train, self.n_test, self.test_split = n_train, n_test, test_split
+        self.object_scale = float(object_scale)
         self.held_out = held_out_pairs(list(held_out)) if test_split == "compositional" else []
         self.text_encoder, self.captions_per_image, self.detail_period = text_encoder, captions_per_image, detail_period
 
     @property
     def name(self) -> str:
-        """What identifies the images: seed, sizes, split rule (with the held-out pairs), detail period."""
+        """What identifies the images: seed, sizes, split rule (with the held-out pairs), detail period, object
+        scale (named only when not 1, so the released images keep their name)."""
         split = "iid" if not self.held_out else "compositional(" + ",".join(f"{s}.{c}" for s, c in self.held_out) + ")"
+        scale = "" if self.object_scale == 1 else f":objects×{self.object_scale:g}"
         return (
             f"shapes:{self.seed}:{self.n_train}+{self.n_test}:{split}:{self.detail_period}:"
-            f"{self.image_size}x{self.image_size}x3"
+            f"{self.image_size}x{self.image_size}x3{scale}"
         )
 
     def generate(self, train: bool) -> tuple[Tensor, Tensor, list[list[str]]]:
@@ -214,7 +229,8 @@ class ShapesDataModule(CaptionedDataModule):
         offsets = torch.rand(n, 3, generator=g) * 2 - 1
         rng = random.Random(self.seed * 2 + (0 if train else 1))
         captions = [make_captions(row, rng, self.captions_per_image) for row in attrs.tolist()]
-        return render(attrs, offsets, self.image_size, self.detail_period), attrs, captions
+        images = render(attrs, offsets, self.image_size, self.detail_period, object_scale=self.object_scale)
+        return images, attrs, captions
 
     def sentence_encoder(self):
         """The encoder of every caption embedding of this data (made once): the trained one of ``text_encoder``,
