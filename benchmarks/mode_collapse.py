@@ -18,6 +18,7 @@ the training itself is the recipe's. A seed "meets the target" with all modes an
 from __future__ import annotations
 
 import argparse
+import csv
 import multiprocessing
 import os
 import statistics
@@ -120,8 +121,25 @@ def run(recipe: str, data: str, seed: int, overrides: list[str], out: Path, samp
         **second,
         "seconds": time.perf_counter() - start,
         "steps": int(metrics["train/g_steps"]),
+        "curve": curve(out / "csv" / "metrics.csv", "val/kl_to_uniform" if "kl" in second else "val/high_quality"),
     }
     return result | {method: refined(out, method, result["steps"]) for method in sampling}
+
+
+def curve(csv_file: Path, column: str) -> dict[int, float]:
+    """{generator step: value} of an evaluated metric, read back from the run's CSV log."""
+    with csv_file.open() as f:
+        rows = [r for r in csv.DictReader(f) if r.get(column)]
+    return {int(r["step"]): float(r[column]) for r in reversed(rows)}  # the first row of each step wins
+
+
+def curves(data: str, recipe: str, runs: list[dict], points: int = 8) -> list:
+    """One table row: the seeds' mean of the metric at ``points`` evaluated steps spread over the run."""
+    steps = sorted(set.intersection(*(set(r["curve"]) for r in runs)))
+    picked = sorted({steps[round(i * (len(steps) - 1) / (points - 1))] for i in range(points)}) if steps else []
+    kl = "kl" in runs[0]
+    means = [statistics.mean((1 if kl else 100) * r["curve"][s] for r in runs) for s in picked]
+    return [data, recipe, " · ".join(f"{s}: {m:.3f}" if kl else f"{s}: {m:.1f}" for s, m in zip(picked, means))]
 
 
 def refined(out: Path, method: str, steps: int) -> dict:
@@ -171,7 +189,7 @@ def main() -> None:
     jobs = [(recipe, data, seed) for data in args.data for recipe in args.recipes for seed in args.seeds]
     args.workers = max(1, min(args.workers, len(jobs)))
     os.environ[RUNS_TOGETHER] = str(args.workers)  # each run's thread policy: usable cores / workers threads
-    per_seed, summary = [], []
+    per_seed, summary, curve_rows = [], [], []
     with (
         tempfile.TemporaryDirectory() as tmp,
         ProcessPoolExecutor(args.workers, multiprocessing.get_context("spawn")) as pool,
@@ -216,6 +234,8 @@ def main() -> None:
                                 "",
                             ]
                         )
+
+                curve_rows.append(curves(data, recipe, runs))
 
                 def ms(values: list[float]) -> str:
                     sd = statistics.stdev(values) if len(values) > 1 else 0.0
@@ -266,6 +286,12 @@ def main() -> None:
             "Per seed",
             ["data", "recipe", "seed", "G steps", "modes", "high quality % / KL", "target met", "seconds"],
             per_seed,
+        )
+        + "\n"
+        + markdown(
+            "Curves: mean over the seeds by generator step (plain sampling)",
+            ["data", "recipe", "step: high quality % / KL"],
+            curve_rows,
         )
     )
     print(text)

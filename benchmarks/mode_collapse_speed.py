@@ -2,8 +2,8 @@
 
     python benchmarks/mode_collapse_speed.py --steps 550 --together 2
 
-Rows (each a fresh process, ``experiment=mode_collapse_best data=ring``, 3×128 MLPs, batch 256, R1, EMA, cosine
-decay; timed from step 50 to ``--steps``, so one evaluation at step 500 is inside):
+Rows (each a fresh process, ``experiment=mode_collapse_best data=ring``, MLPs 3×256 (G) and 3×128 (D), batch 256,
+R1, EMA, cosine decay; timed from step 50 to ``--steps``, so one evaluation at step 500 is inside):
 
 - ``plain``: the same recipe as a hand-written PyTorch loop (no Lightning, no callbacks, no evaluation);
 - ``before``: the study's run as it was configured before ``--workers`` (CSV every 10 steps, scatter plots,
@@ -48,18 +48,18 @@ def plain(steps: int) -> float:
     torch.set_num_threads(1)
     torch.manual_seed(0)
 
-    def mlp(n_in: int, n_out: int) -> nn.Sequential:
+    def mlp(n_in: int, n_out: int, width: int) -> nn.Sequential:
         return nn.Sequential(
-            nn.Linear(n_in, 128),
+            nn.Linear(n_in, width),
             nn.LeakyReLU(0.2),
-            nn.Linear(128, 128),
+            nn.Linear(width, width),
             nn.LeakyReLU(0.2),
-            nn.Linear(128, 128),
+            nn.Linear(width, width),
             nn.LeakyReLU(0.2),
-            nn.Linear(128, n_out),
+            nn.Linear(width, n_out),
         )
 
-    g, d = mlp(2, 2), mlp(2, 1)
+    g, d = mlp(2, 2, 256), mlp(2, 1, 128)
     ema = [p.detach().clone() for p in g.parameters()]
     opt_g = torch.optim.Adam(g.parameters(), 1e-3, betas=(0.0, 0.99))
     opt_d = torch.optim.Adam(d.parameters(), 1e-3, betas=(0.0, 0.99))

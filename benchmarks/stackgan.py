@@ -217,9 +217,9 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=1000, help="generator steps of every run")
     p.add_argument(
         "--condition",
-        nargs="+",
+        nargs="*",
         default=["concat", "projection", "aux"],
-        help="discriminator conditions to compare (concat | projection | aux | projection_aux)",
+        help="discriminator conditions to compare (concat | projection | aux | projection_aux; none: --v2 only)",
     )
     p.add_argument("--split", nargs="+", default=["iid"], choices=["iid", "compositional"])
     p.add_argument("--stage2", action="store_true", help="also Stage-II on each Stage-I checkpoint")
@@ -238,6 +238,8 @@ def main() -> None:
     p.add_argument("--score", type=Path, default=None, help=argparse.SUPPRESS)  # internal: score one checkpoint
     args = p.parse_args()
     args.out = args.out.resolve()
+    if not args.condition and not args.v2 and not args.score:
+        p.error("nothing to run: name a --condition or add --v2")
     if args.score:
         results = score(args.score, args.n, args.out / "cache", "cuda" if args.trainer == "gpu" else "cpu")
         (args.score.parents[1] / "scores.json").write_text(json.dumps(results, indent=1))
