@@ -187,3 +187,25 @@ def test_object_scale_multiplies_the_half_extent():
         assert area(scale) == pytest.approx((2 * 0.85 * 0.16 * scale * 64) ** 2, rel=0.04)
     released, larger = ShapesDataModule(), ShapesDataModule(object_scale=1.5)
     assert ":objects" not in released.name and larger.name.endswith(":objects×1.5")  # the judge's cache key differs
+
+
+def test_class_of_spells_the_class_in_mixed_radix():
+    """class = ((shape · 8 + colour) · 3 + size) · 9 + position for class_of [shape, colour, size, position]; the
+    default is shape · 8 + colour; a D class head whose groups do not multiply to the classes is refused."""
+    from gan_lab.models.stackgan import check_class_head
+    from gan_lab.nets.stackgan import StageDiscriminator
+
+    fine = ShapesDataModule(n_train=50, n_test=10, class_of=["shape", "colour", "size", "position"], num_classes=1080)
+    split = fine.make_split(train=True)
+    a = split.attributes
+    assert torch.equal(split.classes, ((a[:, 0] * 8 + a[:, 1]) * 3 + a[:, 2]) * 9 + a[:, 3])
+    coarse = ShapesDataModule(n_train=50, n_test=10).make_split(train=True)
+    assert torch.equal(coarse.classes, a[:, 0] * 8 + a[:, 1])
+    with pytest.raises(ConfigError, match=r"data.num_classes=1080"):
+        ShapesDataModule(class_of=["shape", "colour", "size", "position"])
+    with pytest.raises(ConfigError, match="distinct attributes"):
+        ShapesDataModule(class_of=["shape", "hue"])
+    d = StageDiscriminator(16, image_size=16, width=4, text_dim=8, condition="aux", aux_classes=[5, 8])
+    check_class_head(d, 40)
+    with pytest.raises(ConfigError, match=r"\[5, 8, 3, 9\]"):
+        check_class_head(d, 1080)

@@ -9,13 +9,16 @@ The pattern alternates two tones of the fill colour every ``detail_period // 2``
 the solid fill: averaged over ``detail_period`` pixels (any downsampling by a multiple of it, e.g. 64 -> 32 with
 the default 2), a patterned shape is the solid one. Only the large image shows it.
 
-Ten captions per image (:mod:`gan_lab.data.captions`); class = shape · 8 + colour (for mismatched pairs).
+Ten captions per image (:mod:`gan_lab.data.captions`); the class (for mismatched pairs and a discriminator's class
+head) is the mixed-radix number of the ``class_of`` attributes, the last the least significant: shape · 8 + colour
+by default.
 ``test_split=compositional``: the (colour, shape) pairs of ``held_out`` never appear in training and make up the
 whole test split; ``iid``: train and test are independent draws from all combinations.
 """
 
 from __future__ import annotations
 
+import math
 import random
 
 import torch
@@ -174,6 +177,7 @@ class ShapesDataModule(CaptionedDataModule):
         text_encoder: str | None = None,
         embedding_dim: int = 128,
         num_classes: int = 40,
+        class_of: list[str] = ("shape", "colour"),
         captions_per_image: int = 10,
         detail_period: int = 2,
         object_scale: float = 1.0,
@@ -186,10 +190,15 @@ class ShapesDataModule(CaptionedDataModule):
         )
         if channels != 3:
             raise ConfigError(f"data=shapes is RGB: data.channels must be 3, got {channels}")
-        if num_classes != len(SHAPES) * len(COLOURS):
+        unknown = [a for a in class_of if a not in ATTRIBUTES]
+        if unknown or not class_of or len(set(class_of)) != len(class_of):
+            raise ConfigError(f"data.class_of names distinct attributes among {list(ATTRIBUTES)}, got {list(class_of)}")
+        self.class_of = tuple(class_of)
+        self.class_sizes = tuple(len(VALUES[a]) for a in self.class_of)
+        if num_classes != math.prod(self.class_sizes):
             raise ConfigError(
-                f"data=shapes has {len(SHAPES) * len(COLOURS)} (shape, colour) classes: "
-                f"set data.num_classes={len(SHAPES) * len(COLOURS)}, got {num_classes}"
+                f"data=shapes with data.class_of={list(self.class_of)} has {math.prod(self.class_sizes)} classes: "
+                f"set data.num_classes={math.prod(self.class_sizes)}, got {num_classes}"
             )
         if test_split not in ("iid", "compositional"):
             raise ConfigError(f"data.test_split must be 'iid' or 'compositional', got {test_split!r}")
@@ -247,7 +256,9 @@ class ShapesDataModule(CaptionedDataModule):
         images, attrs, captions = self.generate(train)
         flat = self.sentence_encoder()([c for cs in captions for c in cs])
         embeddings = flat.view(len(captions), self.captions_per_image, -1)
-        classes = attrs[:, 0] * len(COLOURS) + attrs[:, 1]
+        classes = torch.zeros(len(attrs), dtype=torch.long)
+        for attribute, size in zip(self.class_of, self.class_sizes):
+            classes = classes * size + attrs[:, ATTRIBUTES.index(attribute)]
         return CaptionedImages(images, classes, embeddings, captions, attrs, self.seed)
 
     def encode_text(self, captions: list[str]) -> Tensor:

@@ -13,6 +13,7 @@ Stage-II holds a trained Stage-I as a frozen submodule (loaded through :func:`ga
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Callable
 
@@ -26,6 +27,7 @@ from gan_lab.images import downsample
 from gan_lab.kinds import Condition, Yields
 from gan_lab.models.base import GANModule, eval_mode
 from gan_lab.models.parts import Critique, Draw, Reals
+from gan_lab.nets.stackgan import StageDiscriminator
 
 
 def matching_aware_d_loss(real_right: Tensor, real_wrong: Tensor, fake_right: Tensor) -> Tensor:
@@ -42,6 +44,17 @@ def class_aux_loss(logits: Tensor, classes: Tensor, sizes: tuple[int, ...]) -> T
         total = total + F.cross_entropy(group, classes // place % size)
         place *= size
     return total
+
+
+def check_class_head(discriminator: nn.Module, num_classes: int) -> None:
+    """A D class head's groups must spell the data's class ids (their product is the number of classes)."""
+    sizes = discriminator.aux_classes if isinstance(discriminator, StageDiscriminator) else ()
+    if sizes and math.prod(sizes) != num_classes:
+        raise ConfigError(
+            f"model.discriminator.aux_classes={list(sizes)} reads {math.prod(sizes)} classes but the data has "
+            f"{num_classes}: give the sizes of the data's class attributes (data=shapes: data.class_of; "
+            "[shape, colour] is [5, 8], [shape, colour, size, position] is [5, 8, 3, 9]; data=cub: [200])"
+        )
 
 
 class StackGAN(GANModule):
@@ -128,6 +141,7 @@ class StackGAN(GANModule):
         super().on_fit_start()
         dm = self.trainer.datamodule
         if dm is not None and dm.yields is Yields.CAPTIONED:
+            check_class_head(self.discriminator, dm.num_classes)
             split = dm.split(train=False)
             n = min(self.grid_captions, len(split))
             self.grid_embeddings = split.embeddings[:n, 0].to(self.device, torch.float32)
