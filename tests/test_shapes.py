@@ -205,6 +205,8 @@ def test_class_of_spells_the_class_in_mixed_radix():
         ShapesDataModule(class_of=["shape", "colour", "size", "position"])
     with pytest.raises(ConfigError, match="distinct attributes"):
         ShapesDataModule(class_of=["shape", "hue"])
+    with pytest.raises(ConfigError, match=r"value counts of data.class_of=\['shape', 'colour'\]: \[5, 8\]"):
+        ShapesDataModule(class_sizes=[8, 5])
     d = StageDiscriminator(16, image_size=16, width=4, text_dim=8, condition="aux", aux_classes=[5, 8])
     check_class_head(d, 40)
     with pytest.raises(ConfigError, match=r"\[5, 8, 3, 9\]"):

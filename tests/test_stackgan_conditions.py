@@ -76,13 +76,14 @@ def test_aux_head_learns_from_real_images_and_steers_g_by_hand(make_cfg):
     d = model.discriminator
     wrong = emb[mismatched_indices(classes, torch.Generator().manual_seed(1))]
     real_out, real_classes = d.judge(real, emb)
-    aux = class_aux_loss(real_classes, classes, (5, 8))
+    assert d.aux_classes == (5, 8, 3, 9)  # the preset: data=shapes' class_sizes
+    aux = class_aux_loss(real_classes, classes, d.aux_classes)
     hand = matching_aware_d_loss(real_out, d(real, wrong), d(fake, emb)) + 0.5 * aux
     assert loss.item() == pytest.approx(hand.item(), rel=1e-5)
     assert logs["d_aux_loss"].item() == pytest.approx(aux.item(), rel=1e-5)
     out, fake_classes = d.judge(fake, emb)
     g_loss, g_logs = model.generator_loss(draw, reals)
-    g_aux = class_aux_loss(fake_classes, classes, (5, 8))
+    g_aux = class_aux_loss(fake_classes, classes, d.aux_classes)
     assert g_logs["g_aux_loss"].item() == pytest.approx(g_aux.item(), rel=1e-5)
     kl = draw.extras["kl"]
     assert g_loss.item() == pytest.approx((model.g_loss(out) + model.kl_weight * kl + 0.5 * g_aux).item(), rel=1e-5)

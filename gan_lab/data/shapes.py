@@ -161,7 +161,9 @@ def sample_attributes(
 
 class ShapesDataModule(CaptionedDataModule):
     """``data=shapes`` (see the module docstring). ``text_encoder``: a checkpoint of ``python -m
-    gan_lab.text_encoder`` (None: the hashed bag-of-words fallback over the caption grammar's words)."""
+    gan_lab.text_encoder`` (None: the hashed bag-of-words fallback over the caption grammar's words).
+    ``class_sizes``, when given, must be the value counts of ``class_of``: the config states them so that a
+    discriminator's class head can read them (``model.discriminator.aux_classes: ${data.class_sizes}``)."""
 
     attribute_names = ATTRIBUTES
 
@@ -178,6 +180,7 @@ class ShapesDataModule(CaptionedDataModule):
         embedding_dim: int = 128,
         num_classes: int = 40,
         class_of: list[str] = ("shape", "colour"),
+        class_sizes: list[int] | None = None,
         captions_per_image: int = 10,
         detail_period: int = 2,
         object_scale: float = 1.0,
@@ -195,6 +198,11 @@ class ShapesDataModule(CaptionedDataModule):
             raise ConfigError(f"data.class_of names distinct attributes among {list(ATTRIBUTES)}, got {list(class_of)}")
         self.class_of = tuple(class_of)
         self.class_sizes = tuple(len(VALUES[a]) for a in self.class_of)
+        if class_sizes is not None and tuple(class_sizes) != self.class_sizes:
+            raise ConfigError(
+                f"data.class_sizes must be the value counts of data.class_of={list(self.class_of)}: "
+                f"{list(self.class_sizes)}, got {list(class_sizes)}"
+            )
         if num_classes != math.prod(self.class_sizes):
             raise ConfigError(
                 f"data=shapes with data.class_of={list(self.class_of)} has {math.prod(self.class_sizes)} classes: "

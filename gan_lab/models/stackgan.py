@@ -52,7 +52,8 @@ def check_class_head(discriminator: nn.Module, num_classes: int) -> None:
     if sizes and math.prod(sizes) != num_classes:
         raise ConfigError(
             f"model.discriminator.aux_classes={list(sizes)} reads {math.prod(sizes)} classes but the data has "
-            f"{num_classes}: give the sizes of the data's class attributes (data=shapes: data.class_of; "
+            f"{num_classes}: give the sizes of the data's class attributes (data=shapes: data.class_sizes, the "
+            "value counts of data.class_of; "
             "[shape, colour] is [5, 8], [shape, colour, size, position] is [5, 8, 3, 9]; data=cub: [200])"
         )
 

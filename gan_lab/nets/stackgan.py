@@ -142,13 +142,14 @@ class StageDiscriminator(nn.Module):
         width: int = 64,
         text_dim: int = 128,
         condition: str = "concat",
-        aux_classes: tuple[int, ...] = (),
+        aux_classes: int | tuple[int, ...] = (),
     ):
         super().__init__()
         if condition not in D_CONDITIONS:
             raise ConfigError(
                 f"model.discriminator.condition must be one of {', '.join(D_CONDITIONS)}, got {condition!r}"
             )
+        aux_classes = (aux_classes,) if isinstance(aux_classes, int) else tuple(aux_classes)  # N: one group of N
         if condition in WITH_CLASS_HEAD and not aux_classes:
             raise ConfigError(
                 f"model.discriminator.condition={condition} needs model.discriminator.aux_classes, the class "
