@@ -160,3 +160,37 @@ def test_tensorboard_serves_the_dashboard_over_http(finished_run):
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_a_mid_epoch_evaluation_is_one_point_at_its_step_and_leaves_the_training_rows_alone(tmp_path):
+    """Evaluations at steps 4 and 8 of 10-step epochs: each val scalar is logged once, at its generator step, and
+    every training row after it keeps its own step (in TensorBoard and in the CSV log)."""
+    import csv
+
+    from tests.conftest import compose_config
+
+    cfg = compose_config(
+        tmp_path,
+        "model=gan",
+        "model/net=mlp",
+        "data=ring",
+        "data.n_samples=640",
+        "data.batch_size=64",
+        "callbacks=modes",
+        "callbacks.evaluation.every_n_steps=4",
+        "callbacks.evaluation.n_samples=200",
+        "trainer.max_steps=10",
+        "trainer.log_every_n_steps=1",
+        "logger=[tensorboard,csv]",
+    )
+    result = train(cfg)
+    run = Path(cfg.paths.output_dir)
+    acc = events(run)
+    assert [e.step for e in acc.Scalars("val/modes_covered")] == [4, 8, 10]
+    assert [e.step for e in acc.Scalars("train/g_loss")] == list(range(1, 11))
+    (table,) = run.glob("csv/**/metrics.csv")
+    rows = list(csv.DictReader(table.open()))
+    train_rows = [r for r in rows if r["train/g_steps"]]
+    assert [int(r["step"]) for r in train_rows] == [int(float(r["train/g_steps"])) for r in train_rows]
+    assert [int(r["step"]) for r in rows if r["val/modes_covered"]] == [4, 8, 10]
+    assert result["val/modes_covered"] == acc.Scalars("val/modes_covered")[-1].value  # what the run returns

@@ -83,9 +83,7 @@ class AttributeEvaluation(Periodic):
             if noise is not None:
                 pl_module.noise.set_state(noise)
         results = trainer.strategy.broadcast(results, src=0)
-        for name, value in results.items():
-            pl_module.log(f"val/{name}", float(value))
-        pl_module.log("step", float(pl_module.g_steps))  # x axis: generator steps
+        self.publish(trainer, pl_module, results)
         self.history.append((pl_module.g_steps, dict(results)))
         if self.history_file is not None and trainer.is_global_zero:
             self.history_file.parent.mkdir(parents=True, exist_ok=True)

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Sequence
 
 import lightning as L
+import torch
 from torch import nn
 
 from gan_lab.errors import ConfigError
@@ -31,6 +32,19 @@ class Periodic(L.Callback):
 
     def evaluate(self, trainer: L.Trainer, pl_module: L.LightningModule) -> dict[str, float]:
         raise NotImplementedError
+
+    @staticmethod
+    def publish(trainer: L.Trainer, pl_module: L.LightningModule, results: dict, prog_bar: Sequence[str] = ()) -> None:
+        """Log ``results`` as ``val/<name>`` once, at this generator step, and keep them in ``callback_metrics``
+        (checkpoint monitors, the returned metrics), ``logged_metrics`` and the progress bar. ``self.log`` from a
+        callback would keep the values, and the step they were logged at, in every logged row until the epoch ends."""
+        metrics = {f"val/{name}": float(value) for name, value in results.items()}
+        for logger in trainer.loggers:
+            logger.log_metrics(metrics, step=pl_module.g_steps)
+        for known in (trainer.callback_metrics, trainer.logged_metrics):
+            known.update({key: torch.tensor(value) for key, value in metrics.items()})
+        shown = {f"val/{name}" for name in prog_bar}
+        trainer.progress_bar_metrics.update({key: value for key, value in metrics.items() if key in shown})
 
     def _evaluate_once(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if self.evaluated_at != pl_module.g_steps:
@@ -94,9 +108,7 @@ class Evaluation(Periodic):
             if conditional:
                 results = self._check_conditioning(results, pl_module, pl_module.num_classes)
         results = trainer.strategy.broadcast(results, src=0)
-        for name, value in results.items():
-            pl_module.log(f"val/{name}", float(value), prog_bar=name in ("fid", "modes_covered"))
-        pl_module.log("step", float(pl_module.g_steps))  # x axis: generator steps
+        self.publish(trainer, pl_module, results, prog_bar=("fid", "modes_covered"))
         return results
 
     def _check_conditioning(self, results: dict, pl_module: L.LightningModule, num_classes: int) -> dict:
