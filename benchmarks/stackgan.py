@@ -8,7 +8,7 @@
    model.discriminator.condition=<c> trainer.max_steps=<steps> trainer.max_epochs=-1`` (+ ``--override``s), with
    the attribute curve (``callbacks=attributes``) every ``--curve-every`` steps; with ``--stage2`` then Stage-II
    on its checkpoint.
-   With ``--v2``, one StackGAN-v2 run per split (its discriminators have no condition option).
+   With ``--v2``, one StackGAN-v2 run per split (its discriminators: ``--override model.discriminator.condition=…``).
 3. Each checkpoint scored as ``python -m gan_lab.evaluate metrics=[attributes,swap]`` does, on ``--n`` test
    captions (the fixed judge: box-filtered locator, noise-trained classifier): colour / position / size / shape /
    … and swap/colour_follows with the other attributes kept.

@@ -66,7 +66,9 @@ def test_branch_shapes_and_size_errors():
     assert [x.shape for x in images] == [(2, 3, 16, 16), (2, 3, 32, 32), (2, 3, 64, 64)] and mu.shape == (2, 4)
     assert all(x.min() >= -1 and x.max() <= 1 for x in images)
     d = StackGANv2Discriminator(12, 3, (16, 32, 64), width=4, text_dim=4)
-    assert [(c.shape, u.shape) for c, u in d(images, torch.randn(2, 12))] == [((2,), (2,))] * 3
+    assert [(c.shape, u.shape, k) for c, u, k in d(images, torch.randn(2, 12))] == [((2,), (2,), None)] * 3
+    d = StackGANv2Discriminator(12, 3, (16, 32, 64), width=4, condition="aux", aux_classes=(5, 8))
+    assert [k.shape for _, _, k in d(images, torch.randn(2, 12))] == [(2, 13)] * 3  # one class head per branch
     with pytest.raises(ConfigError, match="must double"):
         StackGANv2Generator(8, 12, 3, (16, 48))
     with pytest.raises(ConfigError, match="4·2\\^k"):
@@ -165,3 +167,34 @@ def test_r1_is_the_sum_over_branches_and_the_gradient_penalty_is_refused(make_cf
     assert logs["r1_penalty"].item() == pytest.approx(hand.item(), rel=1e-5)
     with pytest.raises(Exception, match="not the interpolate gradient penalty"):
         build(make_cfg(*TINY, "+stabilizer=gp"))
+
+
+def test_class_heads_add_the_aux_loss_of_every_branch_by_hand(make_cfg):
+    from gan_lab.models.stackgan import class_aux_loss
+
+    cfg = make_cfg(*TINY, "model.discriminator.condition=projection_aux", "model.aux_weight=0.5")
+    model, dm, _ = build(cfg)
+    assert model.discriminator.aux_classes == (5, 8, 3, 9)  # data=shapes' class_sizes
+    torch.manual_seed(0)
+    images, emb = torch.rand(4, 3, 32, 32) * 2 - 1, torch.randn(4, dm.embedding_dim)
+    classes = torch.tensor([0, 7, 100, 1079])
+    real, draw = Reals(model.real_images(images), emb, classes), model.draw(model.generator, torch.randn(4, 8), emb)
+    model.noise = torch.Generator().manual_seed(1)
+    loss, logs = model.discriminator_loss(real, draw.detach())
+    heads = [
+        (d, torch.nn.functional.avg_pool2d(images, 32 // s)) for s, d in zip((8, 16, 32), model.discriminator.branches)
+    ]
+    hand = sum(class_aux_loss(d.aux(d.features(x).flatten(1)), classes, (5, 8, 3, 9)) for d, x in heads)
+    assert logs["d_aux_loss"].item() == pytest.approx(hand.item(), rel=1e-5)
+    assert loss.item() == pytest.approx((sum(logs[f"d_loss_{s}px"] for s in (8, 16, 32)) + 0.5 * hand).item(), rel=1e-5)
+    g_loss, g_logs = model.generator_loss(draw, real)
+    fakes = zip(model.discriminator.branches, draw.images)
+    g_hand = sum(class_aux_loss(d.aux(d.features(f).flatten(1)), classes, (5, 8, 3, 9)) for d, f in fakes)
+    assert g_logs["g_aux_loss"].item() == pytest.approx(g_hand.item(), rel=1e-5)
+    rest = g_logs["g_loss"] + 2.0 * g_logs["kl"] + 50.0 * g_logs["colour_consistency"]
+    assert g_loss.item() == pytest.approx((rest + 0.5 * g_hand).item(), rel=1e-5)
+    with pytest.raises(Exception, match="reads 40 classes but the data has 1080"):
+        m, d, trainer = build(
+            make_cfg(*TINY, "model.discriminator.condition=aux", "model.discriminator.aux_classes=[5,8]")
+        )
+        trainer.fit(m, datamodule=d)

@@ -28,6 +28,7 @@ from gan_lab.kinds import Condition, Yields
 from gan_lab.models.base import GANModule, eval_mode
 from gan_lab.models.parts import Critique, Draw, Reals
 from gan_lab.nets.stackgan import StageDiscriminator
+from gan_lab.nets.stackgan_v2 import StackGANv2Discriminator
 
 
 def matching_aware_d_loss(real_right: Tensor, real_wrong: Tensor, fake_right: Tensor) -> Tensor:
@@ -48,7 +49,8 @@ def class_aux_loss(logits: Tensor, classes: Tensor, sizes: tuple[int, ...]) -> T
 
 def check_class_head(discriminator: nn.Module, num_classes: int) -> None:
     """A D class head's groups must spell the data's class ids (their product is the number of classes)."""
-    sizes = discriminator.aux_classes if isinstance(discriminator, StageDiscriminator) else ()
+    with_head = isinstance(discriminator, (StageDiscriminator, StackGANv2Discriminator))
+    sizes = discriminator.aux_classes if with_head else ()
     if sizes and math.prod(sizes) != num_classes:
         raise ConfigError(
             f"model.discriminator.aux_classes={list(sizes)} reads {math.prod(sizes)} classes but the data has "

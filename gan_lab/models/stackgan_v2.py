@@ -16,7 +16,10 @@ StackGAN-v1's real + ½(wrong + fake). As the released code (``trainer.py``, ``c
 μ_i, Σ_i: each image's mean colour (3,) and 3×3 colour covariance over its pixels; the coarser branch's statistics
 are detached, and the means are over batch and elements, as the released code's ``MSELoss`` (its α is 50 in the
 ``*_color`` configs, 0 in the text-to-image birds config). EMA of G (0.999, as released) samples and evaluates.
-R1 (``+stabilizer=r1``) penalises the conditional heads on the real images of every branch (Σ_i R1_i).
+With class heads (``model.discriminator.condition=aux|projection_aux``), D adds aux_weight · Σ_i CE_i(real images,
+their classes) and G aux_weight · Σ_i CE_i(its images, the classes of the captions' images): Stage-I's
+:func:`~gan_lab.models.stackgan.class_aux_loss` per branch. R1 (``+stabilizer=r1``) penalises the conditional heads
+on the real images of every branch (Σ_i R1_i).
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from gan_lab.errors import ConfigError
 from gan_lab.images import downsample
 from gan_lab.models.parts import Critique, Draw, Reals
 from gan_lab.models.stabilizers import GradientPenalty
-from gan_lab.models.stackgan import StackGAN
+from gan_lab.models.stackgan import StackGAN, class_aux_loss
 
 
 def colour_statistics(images: Tensor) -> tuple[Tensor, Tensor]:
@@ -107,7 +110,7 @@ class StackGANv2(StackGAN):
         """Every branch's (conditional, unconditional) outputs; ``out`` is the sum of the conditional heads' (each
         D sees only its branch, so R1 on it is Σ_i R1_i)."""
         branches = self.discriminator(x, condition)
-        return Critique(sum(c for c, _ in branches), branches=branches)
+        return Critique(sum(c for c, _, _ in branches), branches=branches)
 
     def critic_objective(
         self, real: Reals, fake: Draw, real_j: Critique, fake_j: Critique
@@ -117,6 +120,7 @@ class StackGANv2(StackGAN):
         real_out, fake_out = real_j.branches, fake_j.branches
         losses = [stackgan_v2_d_loss(r, w, f, self.uncond_weight) for r, w, f in zip(real_out, wrong_out, fake_out)]
         loss = torch.stack(losses).sum()
+        aux = self.class_loss(real_out, real.classes)  # every branch's class head reads the real images only
         logs = {
             "d_loss": loss,
             "D(x)": real_out[-1][0].detach().sigmoid().mean(),
@@ -125,17 +129,29 @@ class StackGANv2(StackGAN):
             "D_uncond(G(z))": fake_out[-1][1].detach().sigmoid().mean(),
         }
         logs |= {f"d_loss_{s}px": branch.detach() for s, branch in zip(self.sizes, losses)}
+        if aux is not None:
+            loss, logs["d_aux_loss"] = loss + self.aux_weight * aux, aux.detach()
         return loss, logs
 
+    def class_loss(self, branches: list[tuple], classes: Tensor) -> Tensor | None:
+        """Σ over branches of :func:`class_aux_loss` (None without class heads)."""
+        if not self.discriminator.aux_classes:
+            return None
+        return sum(class_aux_loss(logits, classes, self.discriminator.aux_classes) for _, _, logits in branches)
+
     def generator_objective(self, fake: Draw, fake_j: Critique, real: Reals) -> tuple[Tensor, dict[str, Tensor]]:
-        adversarial = sum(self.g_loss(c) + self.uncond_weight * self.g_loss(u) for c, u in fake_j.branches)
+        adversarial = sum(self.g_loss(c) + self.uncond_weight * self.g_loss(u) for c, u, _ in fake_j.branches)
         mean_terms, cov_terms = zip(
             *(colour_consistency(fine, coarse.detach()) for fine, coarse in zip(fake.images[1:], fake.images[:-1]))
         )
         colour = sum(mean_terms) + 5 * sum(cov_terms)
         kl = fake.extras["kl"]
         loss = adversarial + self.kl_weight * kl + self.colour_weight * colour
-        return loss, {"g_loss": adversarial, "kl": kl.detach(), "colour_consistency": colour.detach()}
+        logs = {"g_loss": adversarial, "kl": kl.detach(), "colour_consistency": colour.detach()}
+        aux = self.class_loss(fake_j.branches, real.classes)  # every branch draws the class of its caption's image
+        if aux is not None:
+            loss, logs["g_aux_loss"] = loss + self.aux_weight * aux, aux.detach()
+        return loss, logs
 
     @torch.no_grad()
     def generate_branches(self, z: Tensor, labels: Tensor, ema: bool = True) -> list[Tensor]:

@@ -104,7 +104,8 @@ class StackGANv2Generator(nn.Module):
 
 class StackGANv2Discriminator(nn.Module):
     """One :class:`StageDiscriminator` per branch size (conditional and unconditional heads on shared features), held
-    together so that one optimiser trains them all (Adam per parameter = the released code's one Adam per D)."""
+    together so that one optimiser trains them all (Adam per parameter = the released code's one Adam per D).
+    ``condition`` and ``aux_classes`` are :class:`StageDiscriminator`'s, for every branch (released: ``concat``)."""
 
     def __init__(
         self,
@@ -113,17 +114,22 @@ class StackGANv2Discriminator(nn.Module):
         sizes: tuple[int, ...] = (64, 128, 256),
         width: int = 64,
         text_dim: int = 128,
+        condition: str = "concat",
+        aux_classes: int | tuple[int, ...] = (),
     ):
         super().__init__()
         self.sizes = check_sizes(sizes)
         self.branches = nn.ModuleList(
-            StageDiscriminator(embedding_dim, channels, s, width, text_dim) for s in self.sizes
+            StageDiscriminator(embedding_dim, channels, s, width, text_dim, condition, aux_classes) for s in self.sizes
         )
+        self.aux_classes = self.branches[0].aux_classes  # () without a class head
 
-    def forward(self, images: list[Tensor], embedding: Tensor) -> list[tuple[Tensor, Tensor]]:
-        """Per branch (conditional logits (B,), unconditional logits (B,))."""
+    def forward(self, images: list[Tensor], embedding: Tensor) -> list[tuple[Tensor, Tensor, Tensor | None]]:
+        """Per branch (conditional logits (B,), unconditional logits (B,), class logits (B, Σ aux_classes) or
+        None)."""
         out = []
         for d, x in zip(self.branches, images):
             h = d.features(x)
-            out.append((d.conditional(h, embedding), d.unconditional(h)))
+            classes = d.aux(h.flatten(1)) if d.aux is not None else None
+            out.append((d.conditional(h, embedding), d.unconditional(h), classes))
         return out
