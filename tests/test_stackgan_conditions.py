@@ -14,7 +14,7 @@ import torch
 from gan_lab.data.captioned import mismatched_indices
 from gan_lab.errors import ConfigError
 from gan_lab.models import Draw, Reals
-from gan_lab.models.stackgan import class_aux_loss, matching_aware_d_loss
+from gan_lab.models.stackgan import class_aux_loss, class_digits, matching_aware_d_loss
 from gan_lab.nets.stackgan import StageDiscriminator
 from gan_lab.training import build, train
 from tests.test_stackgan import TINY
@@ -31,6 +31,8 @@ def test_class_aux_loss_splits_the_class_into_shape_and_colour_by_hand():
     assert class_aux_loss(logits, classes, (2, 3)).item() == pytest.approx(hand, rel=1e-6)
     single = class_aux_loss(logits[:, 2:], torch.tensor([2, 1]), (3,))  # one group: plain cross-entropy
     assert single.item() == pytest.approx((ce([1.0, 0.5, -1.0], 2) + ce([0.0, 0.0, 3.0], 1)) / 2, rel=1e-6)
+    assert [d.tolist() for d in class_digits(classes, (2, 3))] == [[1, 0], [2, 1]]
+    assert [d.tolist() for d in class_digits(torch.tensor([1079, 0]), (5, 8, 3, 9))] == [[4, 0], [7, 0], [2, 0], [8, 0]]
 
 
 def test_projection_logit_is_psi_plus_inner_product_by_hand():
@@ -175,3 +177,34 @@ def test_stage1_learns_colour_from_text(make_cfg, tmp_path):
         model, dm, None, ["attributes"], n_samples=500, batch_size=250, cache=FeatureCache(str(tmp_path / "cache"))
     )
     assert results["attributes/colour"] >= 0.25 and results["attributes/position"] >= 0.4, results
+
+
+def test_the_head_diagnostic_reads_each_group_of_real_and_generated_images(make_cfg, tmp_path):
+    """benchmarks/stackgan_head.py: the share of images whose head digit is their class digit, per group (by hand
+    on rigged logits), and its table on a real Stage-I checkpoint."""
+    import subprocess
+    import sys
+    from types import SimpleNamespace
+
+    from gan_lab.models import Critique
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from stackgan_head import head_accuracy
+
+    logits = torch.tensor([[1.0, 0.0, 0.0, 0.0, 2.0], [0.0, 1.0, 3.0, 0.0, 0.0], [1.0, 0.0, 0.0, 5.0, 0.0]])
+    rigged = SimpleNamespace(
+        real_images=lambda x: x,
+        judge=lambda x, e: Critique(torch.zeros(3), logits),
+        discriminator=SimpleNamespace(aux_classes=(2, 3)),
+    )
+    classes = torch.tensor([0 * 3 + 2, 1 * 3 + 1, 0 * 3 + 1])  # the heads read (0, 2), (1, 0), (0, 1)
+    assert head_accuracy(rigged, torch.zeros(3), None, classes) == pytest.approx([1.0, 2 / 3])
+    cfg = make_cfg("model=stackgan", *TINY, "model.discriminator.condition=projection_aux")
+    train(cfg)
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "stackgan_head.py"
+    ckpt = Path(cfg.paths.output_dir) / "checkpoints" / "last.ckpt"
+    out = subprocess.run([sys.executable, str(script), str(ckpt), "--n", "16"], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "| images | shape | colour | size | position |" in out.stdout
+    rows = [line for line in out.stdout.splitlines() if line.startswith(("| real", "| G's"))]
+    assert len(rows) == 2 and all(0 <= float(v) <= 1 for row in rows for v in row.split("|")[2:-1])

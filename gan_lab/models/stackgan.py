@@ -36,15 +36,21 @@ def matching_aware_d_loss(real_right: Tensor, real_wrong: Tensor, fake_right: Te
     return F.softplus(-real_right).mean() + 0.5 * (F.softplus(real_wrong).mean() + F.softplus(fake_right).mean())
 
 
+def class_digits(classes: Tensor, sizes: tuple[int, ...]) -> list[Tensor]:
+    """The digits of class ids in the mixed radix ``sizes``, one per group, the last the least significant
+    (data=shapes' class shape·8 + colour with sizes (5, 8) gives [shape, colour])."""
+    digits, place = [], 1
+    for size in reversed(sizes):
+        digits.insert(0, classes // place % size)
+        place *= size
+    return digits
+
+
 def class_aux_loss(logits: Tensor, classes: Tensor, sizes: tuple[int, ...]) -> Tensor:
     """Σ over groups of the mean cross-entropy of each group of ``logits`` (B, Σ sizes) against its digit of the
-    class id in the mixed radix ``sizes`` (the last group the least significant: data=shapes' class
-    shape·8 + colour with sizes (5, 8) gives the shape and the colour)."""
-    total, place = logits.new_zeros(()), 1
-    for group, size in zip(reversed(logits.split(list(sizes), 1)), reversed(sizes)):
-        total = total + F.cross_entropy(group, classes // place % size)
-        place *= size
-    return total
+    class id (:func:`class_digits`)."""
+    groups = logits.split(list(sizes), 1)
+    return sum((F.cross_entropy(g, d) for g, d in zip(groups, class_digits(classes, sizes))), logits.new_zeros(()))
 
 
 def check_class_head(discriminator: nn.Module, num_classes: int) -> None:
