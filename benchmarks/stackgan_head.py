@@ -4,6 +4,8 @@ position). A head that reads the caption's attribute in G's images far more ofte
 (``evaluate metrics=[attributes]``) is being satisfied without the attribute being drawn.
 
     python benchmarks/stackgan_head.py outputs/bench_stackgan/iid-projection_aux/checkpoints/last.ckpt --n 500
+
+Stage-I and Stage-II checkpoints (one D).
 """
 
 from __future__ import annotations
@@ -20,9 +22,9 @@ from gan_lab.models.stackgan import class_digits
 def head_accuracy(model, images: torch.Tensor, embeddings: torch.Tensor, classes: torch.Tensor) -> list[float]:
     """Per class group, the share of images whose head digit is their class digit."""
     logits = model.judge(model.real_images(images), embeddings).logits
-    sizes = model.discriminator.aux_classes
-    digits = class_digits(classes, sizes)
-    return [(group.argmax(1) == d).float().mean().item() for group, d in zip(logits.split(list(sizes), 1), digits)]
+    digits = class_digits(classes, model.discriminator.aux_classes)
+    groups = logits.split(list(model.discriminator.head_widths), 1)  # with aux_fake_class the fake slot counts wrong
+    return [(group.argmax(1) == d).float().mean().item() for group, d in zip(groups, digits)]
 
 
 @torch.no_grad()

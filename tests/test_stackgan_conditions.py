@@ -105,6 +105,39 @@ def test_d_class_head_gradient_comes_from_real_images_only(make_cfg):
     assert grads[0].abs().sum() > 0 and torch.equal(grads[0], grads[1])  # the head does not see the fakes
 
 
+def test_the_fake_slot_by_hand(make_cfg):
+    """aux_fake_class: K + 1 logits per group; D sends real images to their digit and G's to the fake slot (the
+    last), G wants its images read as the caption's digit among all K + 1."""
+    from gan_lab.models.stackgan import fake_slot_loss
+
+    def ce(row, k):
+        return -row[k] + math.log(sum(math.exp(v) for v in row))
+
+    logits = torch.tensor([[2.0, 0.0, 1.0, 1.0, 0.5, -1.0, 0.0], [0.0, 1.0, -1.0, 0.0, 0.0, 3.0, 2.0]])  # 2+1, 3+1
+    classes = torch.tensor([1 * 3 + 2, 0 * 3 + 1])
+    rows = [logits[0].tolist(), logits[1].tolist()]
+    hand = (ce(rows[0][:3], 1) + ce(rows[1][:3], 0)) / 2 + (ce(rows[0][3:], 2) + ce(rows[1][3:], 1)) / 2
+    assert class_aux_loss(logits, classes, (2, 3), fake_slot=True).item() == pytest.approx(hand, rel=1e-6)
+    fake_hand = (ce(rows[0][:3], 2) + ce(rows[1][:3], 2)) / 2 + (ce(rows[0][3:], 3) + ce(rows[1][3:], 3)) / 2
+    assert fake_slot_loss(logits, (2, 3)).item() == pytest.approx(fake_hand, rel=1e-6)
+    overrides = ["model.discriminator.condition=aux", "model.discriminator.aux_fake_class=true", "model.aux_weight=0.5"]
+    model, dm, _ = build(make_cfg("model=stackgan", *TINY, *overrides))
+    d = model.discriminator
+    assert d.head_widths == (6, 9, 4, 10) and d.aux.out_features == 29
+    torch.manual_seed(0)
+    real, emb = torch.rand(4, 3, 16, 16) * 2 - 1, torch.randn(4, dm.embedding_dim)
+    draw = model.draw(model.generator, torch.randn(4, 8), emb).detach()
+    reals = Reals(real, emb, torch.tensor([0, 13, 39, 1079]))
+    model.noise = torch.Generator().manual_seed(1)
+    _, logs = model.discriminator_loss(reals, draw)
+    real_classes, fake_classes = d.judge(real, emb)[1], d.judge(draw.images, emb)[1]
+    aux = class_aux_loss(real_classes, reals.classes, d.aux_classes, True) + fake_slot_loss(fake_classes, d.aux_classes)
+    assert logs["d_aux_loss"].item() == pytest.approx(aux.item(), rel=1e-5)
+    _, g_logs = model.generator_loss(draw, reals)
+    g_aux = class_aux_loss(fake_classes, reals.classes, d.aux_classes, True)
+    assert g_logs["g_aux_loss"].item() == pytest.approx(g_aux.item(), rel=1e-5)
+
+
 @pytest.mark.parametrize("condition", ["projection", "aux", "projection_aux"])
 def test_each_condition_fits(make_cfg, condition):
     train(make_cfg("model=stackgan", *TINY, f"model.discriminator.condition={condition}"))
@@ -195,7 +228,7 @@ def test_the_head_diagnostic_reads_each_group_of_real_and_generated_images(make_
     rigged = SimpleNamespace(
         real_images=lambda x: x,
         judge=lambda x, e: Critique(torch.zeros(3), logits),
-        discriminator=SimpleNamespace(aux_classes=(2, 3)),
+        discriminator=SimpleNamespace(aux_classes=(2, 3), head_widths=(2, 3)),
     )
     classes = torch.tensor([0 * 3 + 2, 1 * 3 + 1, 0 * 3 + 1])  # the heads read (0, 2), (1, 0), (0, 1)
     assert head_accuracy(rigged, torch.zeros(3), None, classes) == pytest.approx([1.0, 2 / 3])

@@ -46,11 +46,19 @@ def class_digits(classes: Tensor, sizes: tuple[int, ...]) -> list[Tensor]:
     return digits
 
 
-def class_aux_loss(logits: Tensor, classes: Tensor, sizes: tuple[int, ...]) -> Tensor:
-    """Σ over groups of the mean cross-entropy of each group of ``logits`` (B, Σ sizes) against its digit of the
-    class id (:func:`class_digits`)."""
-    groups = logits.split(list(sizes), 1)
+def class_aux_loss(logits: Tensor, classes: Tensor, sizes: tuple[int, ...], fake_slot: bool = False) -> Tensor:
+    """Σ over groups of the mean cross-entropy of each group of ``logits`` (B, Σ sizes, + 1 per group with
+    ``fake_slot``: the fake class last) against its digit of the class id (:func:`class_digits`)."""
+    groups = logits.split([s + fake_slot for s in sizes], 1)
     return sum((F.cross_entropy(g, d) for g, d in zip(groups, class_digits(classes, sizes))), logits.new_zeros(()))
+
+
+def fake_slot_loss(logits: Tensor, sizes: tuple[int, ...]) -> Tensor:
+    """Σ over groups of the mean cross-entropy of each group (its ``size`` classes and the fake slot) against the
+    fake slot: what D learns on G's images with ``aux_fake_class``."""
+    groups = logits.split([s + 1 for s in sizes], 1)
+    fake = [torch.full((len(logits),), s, dtype=torch.long, device=logits.device) for s in sizes]
+    return sum((F.cross_entropy(g, f) for g, f in zip(groups, fake)), logits.new_zeros(()))
 
 
 def check_class_head(discriminator: nn.Module, num_classes: int) -> None:
@@ -131,16 +139,30 @@ class StackGAN(GANModule):
             "D(x,wrong)": wrong_out.detach().sigmoid().mean(),
             "D(G(z))": fake_out.detach().sigmoid().mean(),
         }
-        if real_j.logits is not None:  # the class head reads the real images only
-            aux = class_aux_loss(real_j.logits, real.classes, self.discriminator.aux_classes)
+        if real_j.logits is not None:
+            aux = self.d_class_loss([real_j.logits], [fake_j.logits], real.classes)
             loss, logs["d_aux_loss"] = loss + self.aux_weight * aux, aux.detach()
         return loss, logs
+
+    def d_class_loss(self, real_logits: list[Tensor], fake_logits: list[Tensor], classes: Tensor) -> Tensor:
+        """D's class-head loss summed over its heads (one per branch): real images to their class and, with
+        ``aux_fake_class``, G's images to the fake slot (without it the head never learns from G's images)."""
+        sizes, fake_slot = self.discriminator.aux_classes, self.discriminator.aux_fake_class
+        loss = sum(class_aux_loss(logits, classes, sizes, fake_slot) for logits in real_logits)
+        if fake_slot:
+            loss = loss + sum(fake_slot_loss(logits, sizes) for logits in fake_logits)
+        return loss
+
+    def g_class_loss(self, fake_logits: list[Tensor], classes: Tensor) -> Tensor:
+        """G's class-head loss summed over D's heads: its images read as the class of its captions' images."""
+        sizes, fake_slot = self.discriminator.aux_classes, self.discriminator.aux_fake_class
+        return sum(class_aux_loss(logits, classes, sizes, fake_slot) for logits in fake_logits)
 
     def generator_objective(self, fake: Draw, fake_j: Critique, real: Reals) -> tuple[Tensor, dict[str, Tensor]]:
         adversarial, kl = self.g_loss(fake_j.out), fake.extras["kl"]
         loss, logs = adversarial + self.kl_weight * kl, {"g_loss": adversarial, "kl": kl.detach()}
         if fake_j.logits is not None:  # G draws the class of the image whose caption it was given
-            aux = class_aux_loss(fake_j.logits, real.classes, self.discriminator.aux_classes)
+            aux = self.g_class_loss([fake_j.logits], real.classes)
             loss, logs["g_aux_loss"] = loss + self.aux_weight * aux, aux.detach()
         return loss, logs
 

@@ -33,7 +33,7 @@ from gan_lab.errors import ConfigError
 from gan_lab.images import downsample
 from gan_lab.models.parts import Critique, Draw, Reals
 from gan_lab.models.stabilizers import GradientPenalty
-from gan_lab.models.stackgan import StackGAN, class_aux_loss
+from gan_lab.models.stackgan import StackGAN
 
 
 def colour_statistics(images: Tensor) -> tuple[Tensor, Tensor]:
@@ -120,7 +120,6 @@ class StackGANv2(StackGAN):
         real_out, fake_out = real_j.branches, fake_j.branches
         losses = [stackgan_v2_d_loss(r, w, f, self.uncond_weight) for r, w, f in zip(real_out, wrong_out, fake_out)]
         loss = torch.stack(losses).sum()
-        aux = self.class_loss(real_out, real.classes)  # every branch's class head reads the real images only
         logs = {
             "d_loss": loss,
             "D(x)": real_out[-1][0].detach().sigmoid().mean(),
@@ -129,15 +128,10 @@ class StackGANv2(StackGAN):
             "D_uncond(G(z))": fake_out[-1][1].detach().sigmoid().mean(),
         }
         logs |= {f"d_loss_{s}px": branch.detach() for s, branch in zip(self.sizes, losses)}
-        if aux is not None:
+        if self.discriminator.aux_classes:  # every branch's class head
+            aux = self.d_class_loss([b[2] for b in real_out], [b[2] for b in fake_out], real.classes)
             loss, logs["d_aux_loss"] = loss + self.aux_weight * aux, aux.detach()
         return loss, logs
-
-    def class_loss(self, branches: list[tuple], classes: Tensor) -> Tensor | None:
-        """Σ over branches of :func:`class_aux_loss` (None without class heads)."""
-        if not self.discriminator.aux_classes:
-            return None
-        return sum(class_aux_loss(logits, classes, self.discriminator.aux_classes) for _, _, logits in branches)
 
     def generator_objective(self, fake: Draw, fake_j: Critique, real: Reals) -> tuple[Tensor, dict[str, Tensor]]:
         adversarial = sum(self.g_loss(c) + self.uncond_weight * self.g_loss(u) for c, u, _ in fake_j.branches)
@@ -148,8 +142,8 @@ class StackGANv2(StackGAN):
         kl = fake.extras["kl"]
         loss = adversarial + self.kl_weight * kl + self.colour_weight * colour
         logs = {"g_loss": adversarial, "kl": kl.detach(), "colour_consistency": colour.detach()}
-        aux = self.class_loss(fake_j.branches, real.classes)  # every branch draws the class of its caption's image
-        if aux is not None:
+        if self.discriminator.aux_classes:  # every branch draws the class of its caption's image
+            aux = self.g_class_loss([b[2] for b in fake_j.branches], real.classes)
             loss, logs["g_aux_loss"] = loss + self.aux_weight * aux, aux.detach()
         return loss, logs
 

@@ -131,6 +131,10 @@ class StageDiscriminator(nn.Module):
       (``aux_classes`` is ignored by the other conditions).
     - ``projection_aux``: ``projection``'s logit plus ``aux``'s class head.
 
+    ``aux_fake_class`` adds a "fake" slot to every group of the head (K + 1 classes per attribute, as the
+    semi-supervised GAN of Salimans et al. 2016): D learns to put G's images there, so G cannot meet the head with
+    features that are not the attribute.
+
     ``forward`` gives the logit; :meth:`judge` gives (logit, class logits or None) from one pass.
     """
 
@@ -143,6 +147,7 @@ class StageDiscriminator(nn.Module):
         text_dim: int = 128,
         condition: str = "concat",
         aux_classes: int | tuple[int, ...] = (),
+        aux_fake_class: bool = False,
     ):
         super().__init__()
         if condition not in D_CONDITIONS:
@@ -172,7 +177,13 @@ class StageDiscriminator(nn.Module):
                 nn.Conv2d(c, 1, 4),
             )
         self.uncond = nn.Conv2d(c, 1, 4)  # the unconditional head (StackGAN-v2; projection's ψ)
-        self.aux = nn.Linear(16 * c, sum(self.aux_classes)) if self.aux_classes else None
+        self.aux_fake_class = bool(aux_fake_class) and bool(self.aux_classes)
+        self.aux = nn.Linear(16 * c, sum(self.head_widths)) if self.aux_classes else None
+
+    @property
+    def head_widths(self) -> tuple[int, ...]:
+        """The class head's logits per group: its classes, plus the fake slot with ``aux_fake_class``."""
+        return tuple(s + self.aux_fake_class for s in self.aux_classes)
 
     def features(self, x: Tensor) -> Tensor:
         return self.encode(x)
@@ -187,7 +198,7 @@ class StageDiscriminator(nn.Module):
         return self.uncond(h).flatten()
 
     def judge(self, x: Tensor, embedding: Tensor) -> tuple[Tensor, Tensor | None]:
-        """(logits (B,), class logits (B, Σ aux_classes) or None)."""
+        """(logits (B,), class logits (B, Σ head_widths) or None)."""
         h = self.features(x)
         return self.conditional(h, embedding), self.aux(h.flatten(1)) if self.aux is not None else None
 

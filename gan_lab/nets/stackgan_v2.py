@@ -105,7 +105,8 @@ class StackGANv2Generator(nn.Module):
 class StackGANv2Discriminator(nn.Module):
     """One :class:`StageDiscriminator` per branch size (conditional and unconditional heads on shared features), held
     together so that one optimiser trains them all (Adam per parameter = the released code's one Adam per D).
-    ``condition`` and ``aux_classes`` are :class:`StageDiscriminator`'s, for every branch (released: ``concat``)."""
+    ``condition``, ``aux_classes`` and ``aux_fake_class`` are :class:`StageDiscriminator`'s, for every branch
+    (released: ``concat``)."""
 
     def __init__(
         self,
@@ -116,16 +117,19 @@ class StackGANv2Discriminator(nn.Module):
         text_dim: int = 128,
         condition: str = "concat",
         aux_classes: int | tuple[int, ...] = (),
+        aux_fake_class: bool = False,
     ):
         super().__init__()
         self.sizes = check_sizes(sizes)
         self.branches = nn.ModuleList(
-            StageDiscriminator(embedding_dim, channels, s, width, text_dim, condition, aux_classes) for s in self.sizes
+            StageDiscriminator(embedding_dim, channels, s, width, text_dim, condition, aux_classes, aux_fake_class)
+            for s in self.sizes
         )
         self.aux_classes = self.branches[0].aux_classes  # () without a class head
+        self.aux_fake_class = self.branches[0].aux_fake_class
 
     def forward(self, images: list[Tensor], embedding: Tensor) -> list[tuple[Tensor, Tensor, Tensor | None]]:
-        """Per branch (conditional logits (B,), unconditional logits (B,), class logits (B, Σ aux_classes) or
+        """Per branch (conditional logits (B,), unconditional logits (B,), class logits (B, Σ head_widths) or
         None)."""
         out = []
         for d, x in zip(self.branches, images):
