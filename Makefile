@@ -62,8 +62,8 @@ bench-quality:  ## quality_cpu vs default DCGAN at 5 min of CPU each: full MNIST
 	$(BIN)/python benchmarks/quality_cpu.py --data folder --classifier outputs/classifiers/cifar10_jpg.ckpt \
 		--override data.root=$(CIFAR_JPG) +data.source.test_root=$(CIFAR_JPG) data.image_size=32 $(ARGS)
 
-bench-modes:  ## mode-collapse study: recipes × ring/grid × 10 seeds (~40 min on 2 cores, one worker per core), table to benchmarks/results/
-	$(BIN)/python benchmarks/mode_collapse.py $(ARGS)
+bench-modes:  ## mode-collapse study: mode_collapse_best × ring/grid × 5 seeds, 80,000 steps (~80 min on 2 cores), table to benchmarks/results/
+	$(BIN)/python benchmarks/mode_collapse.py --recipes mode_collapse_best --seeds 0 1 2 3 4 $(ARGS)
 
 bench-stacked-mnist:  ## Stacked MNIST, 1,000 modes: DCGAN vs stacked_mnist_best, 20,000 steps each (~1.5 h a run on a CPU core)
 	test -f outputs/classifiers/mnist.ckpt || $(BIN)/python -m gan_lab.classifier data=mnist epochs=2
