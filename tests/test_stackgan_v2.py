@@ -76,7 +76,8 @@ def test_branch_shapes_and_size_errors():
 
 
 def test_model_losses_are_the_sums_over_branches_by_hand(make_cfg):
-    model, dm, _ = build(make_cfg(*TINY, "model.colour_weight=3.0", "model.uncond_weight=0.5"))
+    released = "model.discriminator.condition=concat"  # the released D (the class heads: the test below)
+    model, dm, _ = build(make_cfg(*TINY, released, "model.colour_weight=3.0", "model.uncond_weight=0.5"))
     torch.manual_seed(0)
     images, emb = torch.rand(6, 3, 32, 32) * 2 - 1, torch.randn(6, dm.embedding_dim)
     classes = torch.tensor([0, 1, 2, 0, 1, 2])
