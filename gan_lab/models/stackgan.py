@@ -139,7 +139,7 @@ class StackGAN(GANModule):
             "D(x,wrong)": wrong_out.detach().sigmoid().mean(),
             "D(G(z))": fake_out.detach().sigmoid().mean(),
         }
-        if real_j.logits is not None:
+        if self.discriminator.aux_classes:  # the class head
             aux = self.d_class_loss([real_j.logits], [fake_j.logits], real.classes)
             loss, logs["d_aux_loss"] = loss + self.aux_weight * aux, aux.detach()
         return loss, logs
@@ -161,7 +161,7 @@ class StackGAN(GANModule):
     def generator_objective(self, fake: Draw, fake_j: Critique, real: Reals) -> tuple[Tensor, dict[str, Tensor]]:
         adversarial, kl = self.g_loss(fake_j.out), fake.extras["kl"]
         loss, logs = adversarial + self.kl_weight * kl, {"g_loss": adversarial, "kl": kl.detach()}
-        if fake_j.logits is not None:  # G draws the class of the image whose caption it was given
+        if self.discriminator.aux_classes:  # G draws the class of the image whose caption it was given
             aux = self.g_class_loss([fake_j.logits], real.classes)
             loss, logs["g_aux_loss"] = loss + self.aux_weight * aux, aux.detach()
         return loss, logs

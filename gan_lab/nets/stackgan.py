@@ -197,10 +197,14 @@ class StageDiscriminator(nn.Module):
     def unconditional(self, h: Tensor) -> Tensor:
         return self.uncond(h).flatten()
 
+    def classify(self, h: Tensor) -> Tensor | None:
+        """The class head's logits (B, Σ head_widths) from the features h, or None without a head."""
+        return self.aux(h.flatten(1)) if self.aux is not None else None
+
     def judge(self, x: Tensor, embedding: Tensor) -> tuple[Tensor, Tensor | None]:
         """(logits (B,), class logits (B, Σ head_widths) or None)."""
         h = self.features(x)
-        return self.conditional(h, embedding), self.aux(h.flatten(1)) if self.aux is not None else None
+        return self.conditional(h, embedding), self.classify(h)
 
     def forward(self, x: Tensor, embedding: Tensor) -> Tensor:
         return self.conditional(self.features(x), embedding)

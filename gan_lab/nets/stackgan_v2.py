@@ -134,6 +134,5 @@ class StackGANv2Discriminator(nn.Module):
         out = []
         for d, x in zip(self.branches, images):
             h = d.features(x)
-            classes = d.aux(h.flatten(1)) if d.aux is not None else None
-            out.append((d.conditional(h, embedding), d.unconditional(h), classes))
+            out.append((d.conditional(h, embedding), d.unconditional(h), d.classify(h)))
         return out
